@@ -1,0 +1,14 @@
+//! `PATCH /api/{user_id}/tasks/{task_id}/complete`: one Lambda function, all logic in the shared crate.
+
+use lambda_http::{Error, run, service_fn, tracing};
+use taskgate::{App, Route, handlers};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let app = App::from_env_or_exit().await;
+    run(service_fn(|request| async {
+        Ok::<_, Error>(handlers::handle(&app, Route::CompleteTask, request).await)
+    }))
+    .await
+}

@@ -1,0 +1,65 @@
+//! The state every invocation shares: built once per cold start.
+
+use std::sync::{Arc, Mutex};
+
+use crate::auth::Authenticator;
+use crate::config::{Config, ConfigError};
+use crate::tasks::dynamodb::DynamoDbStore;
+use crate::tasks::memory::MemoryStore;
+use crate::tasks::{TaskId, TaskStore};
+
+/// The verifier, the store and the id generator.
+pub struct App {
+    pub authenticator: Authenticator,
+    pub store: Arc<dyn TaskStore>,
+    ids: Mutex<ulid::Generator>,
+}
+
+impl App {
+    pub fn new(authenticator: Authenticator, store: Arc<dyn TaskStore>) -> Self {
+        Self {
+            authenticator,
+            store,
+            ids: Mutex::new(ulid::Generator::new()),
+        }
+    }
+
+    /// Builds the app from configuration: DynamoDB when `TASKS_TABLE` is set, else in memory.
+    pub async fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let authenticator = Authenticator::new(&config.auth).await?;
+        let store: Arc<dyn TaskStore> = match &config.tasks_table {
+            Some(table) => Arc::new(DynamoDbStore::from_env(table).await?),
+            None => {
+                tracing::warn!("TASKS_TABLE is not set: tasks are kept in memory and lost on exit");
+                Arc::new(MemoryStore::new())
+            }
+        };
+        tracing::info!(
+            auth = config.auth.keys.mode(),
+            store = if config.tasks_table.is_some() {
+                "dynamodb"
+            } else {
+                "memory"
+            },
+            "taskgate ready"
+        );
+        Ok(Self::new(authenticator, store))
+    }
+
+    /// Builds the app from the environment, or logs the one configuration error and exits.
+    pub async fn from_env_or_exit() -> Self {
+        let built = match Config::from_env() {
+            Ok(config) => Self::from_config(&config).await,
+            Err(error) => Err(error),
+        };
+        built.unwrap_or_else(|error| {
+            tracing::error!("{error}");
+            std::process::exit(1)
+        })
+    }
+
+    /// A new task id, later than every id this instance made before.
+    pub fn new_task_id(&self) -> TaskId {
+        TaskId::new(&self.ids)
+    }
+}

@@ -1,0 +1,108 @@
+//! The claims every API token must carry, and their checks.
+
+use serde::Deserialize;
+
+use super::AuthError;
+
+/// Longest `sub` accepted.
+const MAX_SUBJECT_CHARS: usize = 255;
+
+/// The verified claims of a token.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    pub iss: String,
+    #[serde(deserialize_with = "one_or_many")]
+    pub aud: Vec<String>,
+    pub exp: i64,
+    pub nbf: Option<i64>,
+    pub iat: Option<i64>,
+}
+
+/// `aud` may be a string or an array of strings (RFC 7519 4.1.3).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Audience {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Audience::deserialize(d)? {
+        Audience::One(aud) => vec![aud],
+        Audience::Many(auds) => auds,
+    })
+}
+
+impl Claims {
+    /// Checks subject, issuer, audience and times against `now` with `leeway` seconds of skew.
+    pub(super) fn check(
+        &self,
+        issuer: &str,
+        audience: &str,
+        now: i64,
+        leeway: i64,
+    ) -> Result<(), AuthError> {
+        if self.sub.is_empty() || self.sub.chars().count() > MAX_SUBJECT_CHARS {
+            return Err(AuthError::InvalidClaims);
+        }
+        if self.iss != issuer {
+            return Err(AuthError::WrongIssuer);
+        }
+        if !self.aud.iter().any(|aud| aud == audience) {
+            return Err(AuthError::WrongAudience);
+        }
+        if now >= self.exp.saturating_add(leeway) {
+            return Err(AuthError::Expired);
+        }
+        if self.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+            return Err(AuthError::NotYetValid);
+        }
+        if self.iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+            return Err(AuthError::IssuedInFuture);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(json: &str) -> Result<Claims, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    const OK: &str = r#"{"sub":"u1","iss":"i","aud":"a","exp":1000,"iat":100}"#;
+
+    #[test]
+    fn accepts_a_token_inside_its_window_and_leeway() {
+        let c = claims(OK).unwrap();
+        assert_eq!(c.check("i", "a", 999, 0), Ok(()));
+        assert_eq!(c.check("i", "a", 1029, 30), Ok(()));
+        assert_eq!(c.check("i", "a", 1030, 30), Err(AuthError::Expired));
+        assert_eq!(c.check("i", "a", 69, 30), Err(AuthError::IssuedInFuture));
+    }
+
+    #[test]
+    fn audience_may_be_an_array_containing_ours() {
+        let c = claims(r#"{"sub":"u","iss":"i","aud":["x","a"],"exp":9}"#).unwrap();
+        assert_eq!(c.check("i", "a", 0, 0), Ok(()));
+        let empty = claims(r#"{"sub":"u","iss":"i","aud":[],"exp":9}"#).unwrap();
+        assert_eq!(empty.check("i", "a", 0, 0), Err(AuthError::WrongAudience));
+    }
+
+    #[test]
+    fn malformed_claims_do_not_parse() {
+        for bad in [
+            r#"{"iss":"i","aud":"a","exp":9}"#,
+            r#"{"sub":1,"iss":"i","aud":"a","exp":9}"#,
+            r#"{"sub":"u","iss":"i","aud":"a","exp":"9"}"#,
+            r#"{"sub":"u","iss":"i","aud":"a","exp":1e300}"#,
+            r#"{"sub":"u","iss":"i","aud":1,"exp":9}"#,
+            r#"{"sub":"u","aud":"a","exp":9}"#,
+        ] {
+            assert!(claims(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Verification keys, each bound to one algorithm at load: a token's `alg` only selects a key
+//! when it equals that key's algorithm. JWKS keys are filtered at load; refused ones are logged.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::json::from_slice_unique;
+
+/// Fewest bits an RSA modulus may have.
+const MIN_RSA_BITS: usize = 2048;
+/// Most bits an RSA modulus may have; larger keys only cost verification time.
+const MAX_RSA_BITS: usize = 8192;
+
+/// The encodings of Ed25519's small-order points (including non-canonical ones): a public key
+/// equal to one of these lets anyone forge signatures that verify.
+const ED25519_SMALL_ORDER: [[u8; 32]; 14] = small_order_points();
+
+/// One key and the one algorithm it verifies.
+pub struct VerificationKey {
+    pub kid: Option<String>,
+    pub algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+impl VerificationKey {
+    /// Whether `signature` (base64url) is this key's signature of `message`.
+    pub fn verifies(&self, message: &str, signature: &str) -> bool {
+        jsonwebtoken::crypto::verify(signature, message.as_bytes(), &self.key, self.algorithm)
+            .unwrap_or(false)
+    }
+}
+
+/// The keys a verifier trusts.
+#[derive(Default)]
+pub struct KeySet {
+    keys: Vec<VerificationKey>,
+}
+
+#[derive(Deserialize)]
+struct Jwks {
+    keys: Vec<Value>,
+}
+
+impl KeySet {
+    /// HS256 with the current secret and, during a rotation, the previous one.
+    pub fn hs256(secret: &[u8], previous: Option<&[u8]>) -> Result<Self, String> {
+        let keys = std::iter::once(secret)
+            .chain(previous)
+            .map(|secret| {
+                Ok(VerificationKey {
+                    kid: None,
+                    algorithm: Algorithm::HS256,
+                    key: DecodingKey::from_secret(secret).map_err(|e| e.to_string())?,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Self { keys })
+    }
+
+    /// The usable signing keys of a JWKS document. Unusable keys are skipped with a warning;
+    /// a document that is not a JWKS at all is an error.
+    pub fn from_jwks(json: &[u8]) -> Result<Self, String> {
+        let jwks: Jwks =
+            from_slice_unique(json).map_err(|e| format!("not a JWKS document: {e}"))?;
+        let mut keys = Vec::new();
+        for value in jwks.keys {
+            let kid = value.get("kid").and_then(Value::as_str).map(str::to_string);
+            match signing_key(value) {
+                Ok(key) => keys.push(key),
+                Err(reason) => tracing::warn!(kid, reason, "JWKS key skipped"),
+            }
+        }
+        Ok(Self { keys })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The keys that may have signed a token with this `kid`. HS256 secrets have no kid and
+    /// are all candidates; a JWKS key must match the kid, or be the only key when there is none.
+    pub fn candidates(&self, kid: Option<&str>) -> Vec<&VerificationKey> {
+        if self.keys.iter().all(|k| k.algorithm == Algorithm::HS256) {
+            return self.keys.iter().collect();
+        }
+        match kid {
+            Some(kid) => self
+                .keys
+                .iter()
+                .filter(|k| k.kid.as_deref() == Some(kid))
+                .collect(),
+            None if self.keys.len() == 1 => self.keys.iter().collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// A JWK as a verification key, or why it cannot be one.
+fn signing_key(value: Value) -> Result<VerificationKey, String> {
+    let Value::Object(fields) = &value else {
+        return Err("not a JSON object".into());
+    };
+    let text = |name: &str| fields.get(name).and_then(Value::as_str);
+    if let Some(usage) = fields.get("use")
+        && usage != "sig"
+    {
+        return Err(format!("use is {usage}, not sig"));
+    }
+    if fields.contains_key("d") {
+        return Err("contains private key material".into());
+    }
+    let algorithm = match (text("kty"), text("crv")) {
+        (Some("OKP"), Some("Ed25519")) => check_ed25519(fields).map(|_| Algorithm::EdDSA)?,
+        (Some("EC"), Some("P-256")) => Algorithm::ES256,
+        (Some("EC"), Some("P-384")) => Algorithm::ES384,
+        (Some("EC"), Some("P-521")) => {
+            return Err(
+                "ES512 (P-521) is not supported: jsonwebtoken has no ES512 (Keats/jsonwebtoken#250); \
+                 configure Better Auth's jwt plugin with EdDSA, ES256, RS256 or PS256"
+                    .into(),
+            );
+        }
+        (Some("RSA"), _) => check_rsa(fields).map(|_| Algorithm::RS256)?,
+        (Some("oct"), _) => return Err("symmetric (oct) keys are never trusted from a JWKS".into()),
+        (kty, crv) => return Err(format!("unsupported key type {kty:?} / curve {crv:?}")),
+    };
+    let algorithm = match text("alg") {
+        None => algorithm,
+        Some(alg) => declared_algorithm(alg, algorithm)?,
+    };
+    let jwk: Jwk = serde_json::from_value(value.clone()).map_err(|e| format!("bad JWK: {e}"))?;
+    let key = DecodingKey::from_jwk(&jwk).map_err(|e| format!("bad JWK: {e}"))?;
+    Ok(VerificationKey {
+        kid: text("kid").map(str::to_string),
+        algorithm,
+        key,
+    })
+}
+
+/// The key's `alg`, which must belong to its key type (an RSA key may say RS* or PS*).
+fn declared_algorithm(alg: &str, from_type: Algorithm) -> Result<Algorithm, String> {
+    use Algorithm::*;
+    let declared: Algorithm = alg.parse().map_err(|_| format!("unsupported alg {alg}"))?;
+    let fits = match from_type {
+        RS256 => matches!(declared, RS256 | RS384 | RS512 | PS256 | PS384 | PS512),
+        other => declared == other,
+    };
+    if fits {
+        Ok(declared)
+    } else {
+        Err(format!("alg {alg} does not fit the key type"))
+    }
+}
+
+fn base64_field(fields: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
+    let text = fields
+        .get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("missing {name}"))?;
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| format!("{name} is not base64url"))
+}
+
+fn check_ed25519(fields: &Map<String, Value>) -> Result<(), String> {
+    let x: [u8; 32] = base64_field(fields, "x")?
+        .try_into()
+        .map_err(|_| "Ed25519 x is not 32 bytes".to_string())?;
+    if ED25519_SMALL_ORDER.contains(&x) {
+        return Err("Ed25519 x is a small-order point".into());
+    }
+    Ok(())
+}
+
+fn check_rsa(fields: &Map<String, Value>) -> Result<(), String> {
+    let n = base64_field(fields, "n")?;
+    let e = base64_field(fields, "e")?;
+    let leading_zeros = n.iter().take_while(|b| **b == 0).count();
+    let bits = (n.len() - leading_zeros) * 8;
+    if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+        return Err(format!(
+            "RSA modulus of {bits} bits is outside {MIN_RSA_BITS}..={MAX_RSA_BITS}"
+        ));
+    }
+    let exponent = e.iter().fold(0u64, |acc, b| {
+        acc.saturating_mul(256).saturating_add(*b as u64)
+    });
+    if exponent < 3 || exponent % 2 == 0 || e.len() > 4 {
+        return Err("RSA exponent is not a sane odd value".into());
+    }
+    Ok(())
+}
+
+/// The 8 small-order points of edwards25519 in canonical form, and their non-canonical
+/// encodings (y + p, and the sign bit set on x = 0), as listed in libsodium and RFC 8032 tests.
+const fn small_order_points() -> [[u8; 32]; 14] {
+    const fn hex(s: &str) -> [u8; 32] {
+        let bytes = s.as_bytes();
+        let mut out = [0u8; 32];
+        let mut i = 0;
+        while i < 32 {
+            out[i] = (nibble(bytes[2 * i]) << 4) | nibble(bytes[2 * i + 1]);
+            i += 1;
+        }
+        out
+    }
+    const fn nibble(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            _ => c - b'a' + 10,
+        }
+    }
+    [
+        // identity (0, 1), order 1
+        hex("0100000000000000000000000000000000000000000000000000000000000000"),
+        // (0, -1), order 2
+        hex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+        // order 4
+        hex("0000000000000000000000000000000000000000000000000000000000000080"),
+        hex("0000000000000000000000000000000000000000000000000000000000000000"),
+        // order 8
+        hex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+        hex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"),
+        hex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+        hex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85"),
+        // non-canonical encodings of the points above
+        hex("0100000000000000000000000000000000000000000000000000000000000080"),
+        hex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
+        hex("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+        hex("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
+        hex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+        hex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skipped(jwk: &str) -> bool {
+        let jwks = format!(r#"{{"keys":[{jwk}]}}"#);
+        KeySet::from_jwks(jwks.as_bytes()).unwrap().is_empty()
+    }
+
+    const ED: &str =
+        r#""kty":"OKP","crv":"Ed25519","x":"9bYfEACqDQqQ3LBa-qC31qqoefufKOemTOxRGFYbEbE""#;
+
+    #[test]
+    fn keeps_a_good_ed25519_key_and_binds_it_to_eddsa() {
+        let jwks = format!(r#"{{"keys":[{{{ED},"kid":"a"}}]}}"#);
+        let set = KeySet::from_jwks(jwks.as_bytes()).unwrap();
+        let keys = set.candidates(Some("a"));
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].algorithm, Algorithm::EdDSA);
+        assert!(set.candidates(Some("b")).is_empty());
+        assert_eq!(set.candidates(None).len(), 1);
+    }
+
+    #[test]
+    fn skips_weak_and_foreign_keys() {
+        assert!(skipped(&format!(r#"{{{ED},"use":"enc"}}"#)));
+        assert!(skipped(&format!(r#"{{{ED},"alg":"ES256"}}"#)));
+        assert!(skipped(&format!(r#"{{{ED},"d":"AAAA"}}"#)));
+        assert!(skipped(r#"{"kty":"OKP","crv":"Ed25519","x":"AAAA"}"#));
+        assert!(skipped(
+            r#"{"kty":"OKP","crv":"Ed25519","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#
+        ));
+        assert!(skipped(r#"{"kty":"oct","k":"c2VjcmV0"}"#));
+        assert!(skipped(r#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#));
+        assert!(skipped(r#"{"kty":"EC","crv":"P-521","x":"AA","y":"AA"}"#));
+        assert!(skipped(r#""not an object""#));
+    }
+
+    #[test]
+    fn a_document_that_is_not_a_jwks_is_an_error() {
+        assert!(KeySet::from_jwks(b"[]").is_err());
+        assert!(KeySet::from_jwks(br#"{"keys":[],"keys":[]}"#).is_err());
+    }
+}

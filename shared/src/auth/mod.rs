@@ -1,0 +1,180 @@
+//! Who is calling: Bearer extraction, JWT verification against the configured keys, and the
+//! claims every token must carry. The algorithm always comes from the key, never the token.
+
+mod bearer;
+mod claims;
+mod json;
+mod jwks;
+mod keys;
+mod token;
+
+use std::sync::Arc;
+
+pub use claims::Claims;
+
+use crate::config::{AuthConfig, ConfigError, KeySource};
+use jwks::RemoteJwks;
+use keys::KeySet;
+use token::Token;
+
+/// Why a request is not authenticated. Every variant is a 401; `reason` is its log code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("the request has no bearer token")]
+    MissingToken,
+    #[error("the Authorization header is not `Bearer <token>`")]
+    MalformedAuthorization,
+    #[error("tokens in the URL are not accepted; send Authorization: Bearer <token>")]
+    TokenInQuery,
+    #[error("the token is larger than 8 KiB")]
+    TokenTooLarge,
+    #[error("the token is not a well-formed JWS")]
+    MalformedToken,
+    #[error("the token header `{0}` is not accepted")]
+    UnsupportedHeader(&'static str),
+    #[error("the token's algorithm is not accepted")]
+    UnsupportedAlgorithm,
+    #[error("no trusted key matches the token")]
+    UnknownKey,
+    #[error("the token's algorithm is not its key's algorithm")]
+    AlgorithmMismatch,
+    #[error("the token's signature is invalid")]
+    BadSignature,
+    #[error("the token's claims are missing or malformed")]
+    InvalidClaims,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    #[error("the token was issued in the future")]
+    IssuedInFuture,
+    #[error("the token's issuer is not trusted")]
+    WrongIssuer,
+    #[error("the token is not meant for this API")]
+    WrongAudience,
+}
+
+impl AuthError {
+    /// A stable code for logs and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AuthError::MissingToken => "missing_token",
+            AuthError::MalformedAuthorization => "malformed_authorization",
+            AuthError::TokenInQuery => "token_in_query",
+            AuthError::TokenTooLarge => "token_too_large",
+            AuthError::MalformedToken => "malformed_token",
+            AuthError::UnsupportedHeader(_) => "unsupported_header",
+            AuthError::UnsupportedAlgorithm => "unsupported_algorithm",
+            AuthError::UnknownKey => "unknown_key",
+            AuthError::AlgorithmMismatch => "algorithm_mismatch",
+            AuthError::BadSignature => "bad_signature",
+            AuthError::InvalidClaims => "invalid_claims",
+            AuthError::Expired => "expired",
+            AuthError::NotYetValid => "not_yet_valid",
+            AuthError::IssuedInFuture => "issued_in_future",
+            AuthError::WrongIssuer => "wrong_issuer",
+            AuthError::WrongAudience => "wrong_audience",
+        }
+    }
+}
+
+/// Verifies bearer tokens. Built once per cold start and shared by every invocation.
+pub struct Authenticator {
+    keys: Keys,
+    issuer: String,
+    audience: String,
+    leeway_secs: i64,
+}
+
+enum Keys {
+    Fixed(Arc<KeySet>),
+    Remote(RemoteJwks),
+}
+
+impl Authenticator {
+    /// Builds the verifier. With a JWKS URL, fetches the keys once, bounded by a 2 s timeout.
+    pub async fn new(config: &AuthConfig) -> Result<Self, ConfigError> {
+        let keys = match &config.keys {
+            KeySource::Hs256 { secret, previous } => Keys::Fixed(Arc::new(
+                KeySet::hs256(secret, previous.as_deref())
+                    .map_err(|reason| ConfigError::new("AUTH_HS256_SECRET", reason))?,
+            )),
+            KeySource::JwksInline(json) => Keys::Fixed(Arc::new(inline_jwks(json)?)),
+            KeySource::JwksUrl(url) => Keys::Remote(
+                RemoteJwks::prefetched(url.clone())
+                    .await
+                    .map_err(|reason| ConfigError::new("AUTH_JWKS_URL", reason))?,
+            ),
+        };
+        Ok(Self {
+            keys,
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            leeway_secs: config.leeway.as_secs() as i64,
+        })
+    }
+
+    /// Verifies the `Authorization` header value at the current time.
+    pub async fn verify(&self, authorization: Option<&[u8]>) -> Result<Claims, AuthError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.verify_at(authorization, now).await
+    }
+
+    /// Verifies the `Authorization` header value as if the time were `now` (Unix seconds).
+    pub async fn verify_at(
+        &self,
+        authorization: Option<&[u8]>,
+        now: i64,
+    ) -> Result<Claims, AuthError> {
+        let token = Token::parse(bearer::token(authorization)?)?;
+        self.verify_signature(&token).await?;
+        let claims: Claims = token.claims()?;
+        claims.check(&self.issuer, &self.audience, now, self.leeway_secs)?;
+        Ok(claims)
+    }
+
+    async fn verify_signature(&self, token: &Token<'_>) -> Result<(), AuthError> {
+        let kid = token.header.kid.as_deref();
+        let mut keys = match &self.keys {
+            Keys::Fixed(keys) => keys.clone(),
+            Keys::Remote(remote) => remote.keys(),
+        };
+        if keys.candidates(kid).is_empty()
+            && let Keys::Remote(remote) = &self.keys
+        {
+            keys = remote.refresh().await;
+        }
+        let candidates = keys.candidates(kid);
+        if candidates.is_empty() {
+            return Err(AuthError::UnknownKey);
+        }
+        let matching: Vec<_> = candidates
+            .into_iter()
+            .filter(|key| key.algorithm == token.header.alg)
+            .collect();
+        if matching.is_empty() {
+            return Err(AuthError::AlgorithmMismatch);
+        }
+        if matching
+            .iter()
+            .any(|key| key.verifies(token.signing_input, token.signature))
+        {
+            Ok(())
+        } else {
+            Err(AuthError::BadSignature)
+        }
+    }
+}
+
+fn inline_jwks(json: &str) -> Result<KeySet, ConfigError> {
+    let keys = KeySet::from_jwks(json.as_bytes()).map_err(|e| ConfigError::new("AUTH_JWKS", e))?;
+    if keys.is_empty() {
+        return Err(ConfigError::new(
+            "AUTH_JWKS",
+            "no usable signing key (EdDSA, ES256, RS256 or PS256); the log lines above say why each key was skipped",
+        ));
+    }
+    Ok(keys)
+}

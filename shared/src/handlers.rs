@@ -1,0 +1,249 @@
+//! One async fn per route: `(&App, Request) -> Response`. Each resolves the path, authenticates,
+//! checks the path user is the token's user, then does its work with the token's user id.
+
+use lambda_http::http::StatusCode;
+use lambda_http::http::header::AUTHORIZATION;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::{Deserialize, Serialize};
+use tracing::Instrument;
+
+use crate::App;
+use crate::auth::{AuthError, Claims};
+use crate::http::Problem;
+use crate::http::request::{has_token_in_query, idempotency_key, if_match, json_body, list_query};
+use crate::http::response;
+use crate::http::routes::{PathParams, Route, RouteMatch, match_route};
+use crate::tasks::{
+    NewTask, Task, TaskChanges, TaskDescription, TaskId, TaskTitle, ValidationError,
+};
+
+/// Serves `route`: the entry point of that route's Lambda function.
+pub async fn handle(app: &App, route: Route, request: Request) -> Response<Body> {
+    let span = tracing::info_span!(
+        "request",
+        route = route.function_name(),
+        request_id = %request_id(&request)
+    );
+    async {
+        match serve(app, route, &request).await {
+            Ok(response) => response,
+            Err(problem) => problem.into_response(),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Serves any route by the route table: the local server's entry point.
+pub async fn handle_any(app: &App, request: Request) -> Response<Body> {
+    match match_route(request.method(), raw_path(&request)) {
+        RouteMatch::Found(route, _) => handle(app, route, request).await,
+        RouteMatch::MethodNotAllowed(allow) => {
+            Problem::method_not_allowed(request.method(), &allow).into_response()
+        }
+        RouteMatch::NotFound => not_found_route().into_response(),
+    }
+}
+
+async fn serve(app: &App, route: Route, request: &Request) -> Result<Response<Body>, Problem> {
+    let params = path_params(route, request)?;
+    let claims = authenticate(app, request).await?;
+    if params.user_id != claims.sub {
+        tracing::warn!(outcome = "forbidden", sub = %claims.sub, path_user = %params.user_id, "auth");
+        return Err(Problem::forbidden());
+    }
+    let user = claims.sub.as_str();
+    match route {
+        Route::ListTasks => list_tasks(app, user, request).await,
+        Route::CreateTask => create_task(app, user, request).await,
+        Route::GetTask => get_task(app, user, task_id(&params)?).await,
+        Route::UpdateTask => update_task(app, user, task_id(&params)?, request).await,
+        Route::DeleteTask => delete_task(app, user, task_id(&params)?, request).await,
+        Route::CompleteTask => complete_task(app, user, task_id(&params)?, request).await,
+    }
+}
+
+/// `GET /api/{user_id}/tasks`
+async fn list_tasks(app: &App, user: &str, request: &Request) -> Result<Response<Body>, Problem> {
+    #[derive(Serialize)]
+    struct ListBody<'a> {
+        items: &'a [Task],
+        next_cursor: Option<crate::tasks::Cursor>,
+    }
+    let page = app.store.list(user, list_query(request)?).await?;
+    let body = ListBody {
+        items: &page.items,
+        next_cursor: page.next_cursor,
+    };
+    Ok(response::json(StatusCode::OK, &body))
+}
+
+/// `POST /api/{user_id}/tasks`
+async fn create_task(app: &App, user: &str, request: &Request) -> Result<Response<Body>, Problem> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct CreateBody {
+        title: String,
+        description: Option<String>,
+    }
+    let body: CreateBody = json_body(request)?;
+    let new = NewTask {
+        title: TaskTitle::parse(&body.title)?,
+        description: description(body.description)?,
+    };
+    let key = idempotency_key(request)?;
+    let task = Task::new(app.new_task_id(), user, new, now());
+    let created = app.store.create(task, key.as_deref()).await?;
+    let mut response = response::created(&created.task);
+    if created.replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            "true".parse().expect("static header"),
+        );
+    }
+    Ok(response)
+}
+
+/// `GET /api/{user_id}/tasks/{task_id}`
+async fn get_task(app: &App, user: &str, task_id: TaskId) -> Result<Response<Body>, Problem> {
+    let task = app.store.get(user, task_id).await?;
+    Ok(response::task(StatusCode::OK, &task))
+}
+
+/// `PUT /api/{user_id}/tasks/{task_id}`
+async fn update_task(
+    app: &App,
+    user: &str,
+    task_id: TaskId,
+    request: &Request,
+) -> Result<Response<Body>, Problem> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct UpdateBody {
+        title: String,
+        description: Option<String>,
+        completed: Option<bool>,
+    }
+    let expected = if_match(request)?;
+    let body: UpdateBody = json_body(request)?;
+    let changes = TaskChanges {
+        title: TaskTitle::parse(&body.title)?,
+        description: description(body.description)?,
+        completed: body.completed,
+    };
+    let task = app
+        .store
+        .update(user, task_id, &changes, expected, now())
+        .await?;
+    Ok(response::task(StatusCode::OK, &task))
+}
+
+/// `DELETE /api/{user_id}/tasks/{task_id}`
+async fn delete_task(
+    app: &App,
+    user: &str,
+    task_id: TaskId,
+    request: &Request,
+) -> Result<Response<Body>, Problem> {
+    let expected = if_match(request)?;
+    app.store.delete(user, task_id, expected).await?;
+    Ok(response::no_content())
+}
+
+/// `PATCH /api/{user_id}/tasks/{task_id}/complete`
+async fn complete_task(
+    app: &App,
+    user: &str,
+    task_id: TaskId,
+    request: &Request,
+) -> Result<Response<Body>, Problem> {
+    let expected = if_match(request)?;
+    let task = app
+        .store
+        .toggle_completed(user, task_id, expected, now())
+        .await?;
+    Ok(response::task(StatusCode::OK, &task))
+}
+
+/// Verifies the bearer token and logs the outcome (never the token).
+async fn authenticate(app: &App, request: &Request) -> Result<Claims, Problem> {
+    let header = request.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
+    let result = if has_token_in_query(request) {
+        Err(AuthError::TokenInQuery)
+    } else {
+        app.authenticator.verify(header).await
+    };
+    match &result {
+        Ok(claims) => tracing::debug!(outcome = "accepted", sub = %claims.sub, "auth"),
+        Err(error) => tracing::info!(outcome = "rejected", reason = error.reason(), "auth"),
+    }
+    Ok(result?)
+}
+
+/// The path parameters. The raw path is the authority when it matches the route table, so no
+/// decoding (by API Gateway or anyone) can change which user a path names; otherwise the
+/// event's `pathParameters` (e.g. under a stage prefix).
+fn path_params(route: Route, request: &Request) -> Result<PathParams, Problem> {
+    match match_route(request.method(), raw_path(request)) {
+        RouteMatch::Found(found, params) if found == route => return Ok(params),
+        RouteMatch::Found(found, _) if found.path() == route.path() => {
+            return Err(Problem::method_not_allowed(
+                request.method(),
+                &[route.method()],
+            ));
+        }
+        RouteMatch::MethodNotAllowed(allow) => {
+            return Err(Problem::method_not_allowed(request.method(), &allow));
+        }
+        _ => {}
+    }
+    let event = request.path_parameters();
+    match event.first("user_id") {
+        Some(user_id) if request.method() == route.method() => Ok(PathParams {
+            user_id: user_id.to_string(),
+            task_id: event.first("task_id").map(str::to_string),
+        }),
+        _ => Err(not_found_route()),
+    }
+}
+
+fn not_found_route() -> Problem {
+    Problem::not_found("no route here; the API lives under /api/{user_id}/tasks")
+}
+
+/// The path as the client sent it: API Gateway's `rawPath`, else the URI's path.
+fn raw_path(request: &Request) -> &str {
+    let raw = request.raw_http_path();
+    if raw.is_empty() {
+        request.uri().path()
+    } else {
+        raw
+    }
+}
+
+fn task_id(params: &PathParams) -> Result<TaskId, Problem> {
+    params
+        .task_id
+        .as_deref()
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| Problem::not_found("no such task"))
+}
+
+fn description(raw: Option<String>) -> Result<Option<TaskDescription>, ValidationError> {
+    raw.as_deref().map(TaskDescription::parse).transpose()
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}
+
+/// API Gateway's request id, or the Lambda invocation's, for logs.
+fn request_id(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+        _ => request.lambda_context_ref().map(|c| c.request_id.clone()),
+    }
+    .unwrap_or_default()
+}

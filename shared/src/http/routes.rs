@@ -1,0 +1,171 @@
+//! The one route table: every route of the API, its method, path template and Lambda function.
+//! The local server, the tests, the SAM template check and the path-parameter fallback all read it.
+
+use lambda_http::http::Method;
+
+/// One route of the API contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    ListTasks,
+    CreateTask,
+    GetTask,
+    UpdateTask,
+    DeleteTask,
+    CompleteTask,
+}
+
+/// Every route, in the order of the API contract.
+pub const ROUTES: [Route; 6] = [
+    Route::ListTasks,
+    Route::CreateTask,
+    Route::GetTask,
+    Route::UpdateTask,
+    Route::DeleteTask,
+    Route::CompleteTask,
+];
+
+const COLLECTION: &str = "/api/{user_id}/tasks";
+const ITEM: &str = "/api/{user_id}/tasks/{task_id}";
+const COMPLETE: &str = "/api/{user_id}/tasks/{task_id}/complete";
+
+impl Route {
+    /// The HTTP method this route answers.
+    pub fn method(self) -> Method {
+        match self {
+            Route::ListTasks | Route::GetTask => Method::GET,
+            Route::CreateTask => Method::POST,
+            Route::UpdateTask => Method::PUT,
+            Route::DeleteTask => Method::DELETE,
+            Route::CompleteTask => Method::PATCH,
+        }
+    }
+
+    /// The path template, in API Gateway's `{name}` syntax.
+    pub fn path(self) -> &'static str {
+        match self {
+            Route::ListTasks | Route::CreateTask => COLLECTION,
+            Route::GetTask | Route::UpdateTask | Route::DeleteTask => ITEM,
+            Route::CompleteTask => COMPLETE,
+        }
+    }
+
+    /// The name of the Lambda function (and its crate under `functions/`) that serves it.
+    pub fn function_name(self) -> &'static str {
+        match self {
+            Route::ListTasks => "list-tasks",
+            Route::CreateTask => "create-task",
+            Route::GetTask => "get-task",
+            Route::UpdateTask => "update-task",
+            Route::DeleteTask => "delete-task",
+            Route::CompleteTask => "complete-task",
+        }
+    }
+
+    /// API Gateway's route key, e.g. `GET /api/{user_id}/tasks`.
+    pub fn route_key(self) -> String {
+        format!("{} {}", self.method(), self.path())
+    }
+}
+
+/// The path parameters of a matched route, exactly as they appear in the path (never decoded).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PathParams {
+    pub user_id: String,
+    pub task_id: Option<String>,
+}
+
+/// What the route table says about a method and a path.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RouteMatch {
+    /// A route answers this method on this path.
+    Found(Route, PathParams),
+    /// The path exists but not for this method; `allow` lists the methods it answers.
+    MethodNotAllowed(Vec<Method>),
+    /// No route has this path.
+    NotFound,
+}
+
+/// Matches a raw request path (no query string) against the route table.
+pub fn match_route(method: &Method, path: &str) -> RouteMatch {
+    let Some((template, params)) = parse_path(path) else {
+        return RouteMatch::NotFound;
+    };
+    let candidates = ROUTES.into_iter().filter(|r| r.path() == template);
+    let mut allow = Vec::new();
+    for route in candidates {
+        if route.method() == method {
+            return RouteMatch::Found(route, params);
+        }
+        allow.push(route.method());
+    }
+    RouteMatch::MethodNotAllowed(allow)
+}
+
+/// Splits `/api/{user_id}/tasks[/{task_id}[/complete]]` into its template and parameters.
+fn parse_path(path: &str) -> Option<(&'static str, PathParams)> {
+    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    let (template, user_id, task_id) = match segments.as_slice() {
+        ["api", user, "tasks"] => (COLLECTION, user, None),
+        ["api", user, "tasks", task] => (ITEM, user, Some(*task)),
+        ["api", user, "tasks", task, "complete"] => (COMPLETE, user, Some(*task)),
+        _ => return None,
+    };
+    if user_id.is_empty() || task_id.is_some_and(str::is_empty) {
+        return None;
+    }
+    let params = PathParams {
+        user_id: user_id.to_string(),
+        task_id: task_id.map(str::to_string),
+    };
+    Some((template, params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_matches_its_own_template() {
+        for route in ROUTES {
+            let path = route
+                .path()
+                .replace("{user_id}", "u1")
+                .replace("{task_id}", "t1");
+            let RouteMatch::Found(found, params) = match_route(&route.method(), &path) else {
+                panic!("{route:?} did not match {path}");
+            };
+            assert_eq!(found, route);
+            assert_eq!(params.user_id, "u1");
+        }
+    }
+
+    #[test]
+    fn a_wrong_method_lists_the_allowed_ones() {
+        assert_eq!(
+            match_route(&Method::DELETE, "/api/u1/tasks"),
+            RouteMatch::MethodNotAllowed(vec![Method::GET, Method::POST])
+        );
+        assert_eq!(
+            match_route(&Method::GET, "/api/u1/tasks/t1/complete"),
+            RouteMatch::MethodNotAllowed(vec![Method::PATCH])
+        );
+    }
+
+    #[test]
+    fn unknown_paths_are_not_found() {
+        for path in [
+            "/",
+            "/api",
+            "/api//tasks",
+            "/api/u1/tasks/",
+            "/api/u1/task",
+            "/x/u1/tasks",
+        ] {
+            assert_eq!(
+                match_route(&Method::GET, path),
+                RouteMatch::NotFound,
+                "{path}"
+            );
+        }
+    }
+}

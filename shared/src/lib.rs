@@ -1,0 +1,14 @@
+//! taskgate: the shared logic behind every taskgate Lambda function and the local server.
+//!
+//! Data flows one way: event -> [`http`] (route, parse) -> [`auth`] (who) -> [`handlers`]
+//! (may they; what) -> [`tasks`] store -> [`http`] response.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod handlers;
+pub mod http;
+pub mod tasks;
+
+pub use app::App;
+pub use http::routes::Route;

@@ -1,0 +1,12 @@
+//! Tasks: the model and its validation, and where tasks are kept ([`TaskStore`]).
+
+pub mod dynamodb;
+pub mod memory;
+mod model;
+mod store;
+
+pub use model::{
+    Cursor, NewTask, StatusFilter, Task, TaskChanges, TaskDescription, TaskId, TaskTitle,
+    ValidationError,
+};
+pub use store::{Created, ListQuery, Page, StoreError, TaskStore};

@@ -1,0 +1,291 @@
+//! The task model. Parse, don't validate: a `TaskTitle` can only hold a valid title, a `TaskId`
+//! only a canonical ULID, so code that has one never checks it again.
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Serialize, Serializer};
+use ulid::Ulid;
+
+/// Most characters a title may have, after trimming.
+pub const TITLE_MAX_CHARS: usize = 200;
+/// Most characters a description may have.
+pub const DESCRIPTION_MAX_CHARS: usize = 2000;
+
+/// Why a field was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    #[error("title must not be empty")]
+    EmptyTitle,
+    #[error("title must be at most {TITLE_MAX_CHARS} characters, got {0}")]
+    TitleTooLong(usize),
+    #[error("description must be at most {DESCRIPTION_MAX_CHARS} characters, got {0}")]
+    DescriptionTooLong(usize),
+    #[error("{0} must not contain control characters")]
+    ControlCharacter(&'static str),
+}
+
+/// A task's title: trimmed, 1 to 200 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct TaskTitle(String);
+
+impl TaskTitle {
+    /// Trims and checks a title.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let title = raw.trim();
+        let chars = title.chars().count();
+        if chars == 0 {
+            return Err(ValidationError::EmptyTitle);
+        }
+        if chars > TITLE_MAX_CHARS {
+            return Err(ValidationError::TitleTooLong(chars));
+        }
+        if title.chars().any(char::is_control) {
+            return Err(ValidationError::ControlCharacter("title"));
+        }
+        Ok(Self(title.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A task's description: at most 2000 characters; line breaks and tabs are its only control
+/// characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct TaskDescription(String);
+
+impl TaskDescription {
+    /// Checks a description.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let chars = raw.chars().count();
+        if chars > DESCRIPTION_MAX_CHARS {
+            return Err(ValidationError::DescriptionTooLong(chars));
+        }
+        if raw
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(ValidationError::ControlCharacter("description"));
+        }
+        Ok(Self(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A task id: a ULID in its canonical 26-character upper-case form, so ids sort by creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskId(Ulid);
+
+impl TaskId {
+    /// A new id for the given instant, later than every id this process made before.
+    pub fn new(generator: &std::sync::Mutex<ulid::Generator>) -> Self {
+        let mut generator = generator.lock().unwrap_or_else(|p| p.into_inner());
+        // The generator only fails when 2^80 ids are made in one millisecond.
+        Self(generator.generate().unwrap_or_else(|_| Ulid::new()))
+    }
+
+    /// When the id was made, to the millisecond.
+    pub fn timestamp_ms(&self) -> u64 {
+        self.0.timestamp_ms()
+    }
+}
+
+impl FromStr for TaskId {
+    type Err = ();
+
+    /// Accepts only the canonical form, so one task has exactly one id string.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let ulid = Ulid::from_string(s).map_err(|_| ())?;
+        if ulid.to_string() != s {
+            return Err(());
+        }
+        Ok(Self(ulid))
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for TaskId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A task as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Task {
+    pub id: TaskId,
+    pub user_id: String,
+    pub title: TaskTitle,
+    pub description: Option<TaskDescription>,
+    pub completed: bool,
+    #[serde(serialize_with = "rfc3339_millis")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339_millis")]
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+impl Task {
+    /// The task a create request makes: version 1, not completed.
+    pub fn new(id: TaskId, user_id: &str, new: NewTask, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            user_id: user_id.to_string(),
+            title: new.title,
+            description: new.description,
+            completed: false,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// The HTTP entity tag of this version of the task.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.version)
+    }
+}
+
+/// Formats a time as RFC 3339 UTC with milliseconds, e.g. `2026-11-29T09:00:00.000Z`.
+pub fn format_time(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn rfc3339_millis<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_time(time))
+}
+
+/// What a create request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTask {
+    pub title: TaskTitle,
+    pub description: Option<TaskDescription>,
+}
+
+/// What an update request asks for: title and description are replaced; `completed` is left
+/// as it is when absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskChanges {
+    pub title: TaskTitle,
+    pub description: Option<TaskDescription>,
+    pub completed: Option<bool>,
+}
+
+/// Which tasks a list request wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Pending,
+    Completed,
+}
+
+impl StatusFilter {
+    /// Whether a task with this completion state passes the filter.
+    pub fn admits(self, completed: bool) -> bool {
+        match self {
+            StatusFilter::All => true,
+            StatusFilter::Pending => !completed,
+            StatusFilter::Completed => completed,
+        }
+    }
+}
+
+impl FromStr for StatusFilter {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "all" => Ok(Self::All),
+            "pending" => Ok(Self::Pending),
+            "completed" => Ok(Self::Completed),
+            _ => Err(()),
+        }
+    }
+}
+
+/// An opaque list position: it encodes only the last task id a page returned. The partition
+/// key always comes from the token, so no cursor can reach another user's tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor(pub TaskId);
+
+impl Cursor {
+    /// The cursor as clients see it.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0.to_string())
+    }
+
+    /// Reads a cursor a client sent back; `None` when it is not one this API made.
+    pub fn decode(raw: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        let id = std::str::from_utf8(&bytes).ok()?.parse().ok()?;
+        Some(Self(id))
+    }
+}
+
+impl Serialize for Cursor {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.encode())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_trimmed_and_bounded() {
+        assert_eq!(
+            TaskTitle::parse("  Buy milk ").unwrap().as_str(),
+            "Buy milk"
+        );
+        assert_eq!(TaskTitle::parse("   "), Err(ValidationError::EmptyTitle));
+        assert!(TaskTitle::parse(&"é".repeat(200)).is_ok());
+        assert_eq!(
+            TaskTitle::parse(&"a".repeat(201)),
+            Err(ValidationError::TitleTooLong(201))
+        );
+        assert_eq!(
+            TaskTitle::parse("a\u{0}b"),
+            Err(ValidationError::ControlCharacter("title"))
+        );
+    }
+
+    #[test]
+    fn descriptions_keep_line_breaks_but_not_other_controls() {
+        assert!(TaskDescription::parse("line 1\nline 2\ttab").is_ok());
+        assert!(TaskDescription::parse("bell\u{7}").is_err());
+        assert!(TaskDescription::parse(&"x".repeat(2001)).is_err());
+    }
+
+    #[test]
+    fn task_ids_must_be_canonical_ulids() {
+        let id: TaskId = "01ARZ3NDEKTSV4RRFFQ69G5FAV".parse().unwrap();
+        assert_eq!(id.to_string(), "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+        assert!("01arz3ndektsv4rrffq69g5fav".parse::<TaskId>().is_err());
+        assert!("not-a-ulid".parse::<TaskId>().is_err());
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        let cursor = Cursor("01ARZ3NDEKTSV4RRFFQ69G5FAV".parse().unwrap());
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        assert_eq!(Cursor::decode("!!!"), None);
+        assert_eq!(Cursor::decode("Zm9v"), None);
+    }
+}

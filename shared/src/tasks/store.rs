@@ -1,0 +1,93 @@
+//! The `TaskStore` trait: where tasks are kept. Every method takes the authenticated user id as
+//! the partition key, never a request field. Writes are conditional, with DynamoDB's semantics:
+//! a create never overwrites; update, delete and toggle of a missing task are `NotFound`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{Cursor, StatusFilter, Task, TaskChanges, TaskId};
+
+/// Why a store call did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("task not found")]
+    NotFound,
+    #[error("the task's version does not match the expected one")]
+    VersionMismatch,
+    #[error("the idempotency key was already used with a different request")]
+    IdempotencyConflict,
+    #[error("the store is throttled or unavailable")]
+    Unavailable,
+    #[error("store failure: {0}")]
+    Internal(String),
+}
+
+/// The result of a create: the task, and whether it was created earlier under the same
+/// idempotency key (a replay creates nothing).
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub task: Task,
+    pub replayed: bool,
+}
+
+/// One page of a list request.
+#[derive(Debug, Clone, Copy)]
+pub struct ListQuery {
+    pub status: StatusFilter,
+    /// 1..=100.
+    pub limit: usize,
+    /// Start after this task (exclusive), newest first.
+    pub after: Option<Cursor>,
+}
+
+/// Up to `limit` tasks, newest first, and where the next page starts if there may be one.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub items: Vec<Task>,
+    pub next_cursor: Option<Cursor>,
+}
+
+/// Where tasks are kept. `expected_version` is the `If-Match` version, when there is one.
+#[async_trait]
+pub trait TaskStore: Send + Sync {
+    /// Stores a new task; never overwrites one. With an idempotency key, a repeat with the
+    /// same title and description returns the first result; another request is a conflict.
+    async fn create(
+        &self,
+        task: Task,
+        idempotency_key: Option<&str>,
+    ) -> Result<Created, StoreError>;
+
+    /// One of the user's tasks.
+    async fn get(&self, user_id: &str, task_id: TaskId) -> Result<Task, StoreError>;
+
+    /// A page of the user's tasks, newest first.
+    async fn list(&self, user_id: &str, query: ListQuery) -> Result<Page, StoreError>;
+
+    /// Replaces title and description (and `completed` when given); bumps the version.
+    async fn update(
+        &self,
+        user_id: &str,
+        task_id: TaskId,
+        changes: &TaskChanges,
+        expected_version: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> Result<Task, StoreError>;
+
+    /// Deletes a task.
+    async fn delete(
+        &self,
+        user_id: &str,
+        task_id: TaskId,
+        expected_version: Option<u64>,
+    ) -> Result<(), StoreError>;
+
+    /// Flips `completed` atomically; bumps the version.
+    async fn toggle_completed(
+        &self,
+        user_id: &str,
+        task_id: TaskId,
+        expected_version: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> Result<Task, StoreError>;
+}
