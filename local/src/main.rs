@@ -9,11 +9,11 @@ use axum::Router;
 use axum::extract::{Request as HttpRequest, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::response::Response as HttpResponse;
-use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, RequestExt, tracing};
+use lambda_http::{Body, tracing};
 use taskgate::config::{Config, ConfigError, process_env};
 use taskgate::http::Problem;
+use taskgate::http::request::from_http;
 use taskgate::{App, handlers};
 use tower_http::cors::CorsLayer;
 
@@ -106,8 +106,7 @@ async fn serve(State(app): State<Arc<App>>, request: HttpRequest) -> HttpRespons
     } else {
         Body::Binary(bytes.to_vec())
     };
-    let query: QueryMap = parts.uri.query().unwrap_or("").parse().unwrap_or_default();
-    let request = lambda_http::Request::from_parts(parts, body).with_query_string_parameters(query);
+    let request = from_http(lambda_http::Request::from_parts(parts, body));
     into_axum(handlers::handle_any(&app, request).await)
 }
 

@@ -3,6 +3,7 @@
 
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{CONTENT_TYPE, IF_MATCH};
+use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
 
@@ -168,4 +169,16 @@ pub fn has_token_in_query(request: &Request) -> bool {
         .query_string_parameters()
         .first("access_token")
         .is_some()
+}
+
+/// A request built from plain HTTP parts (local server, tests), with its query string parsed
+/// the way `lambda_http` parses API Gateway's.
+pub fn from_http(request: lambda_http::http::Request<Body>) -> Request {
+    let query: QueryMap = request
+        .uri()
+        .query()
+        .unwrap_or("")
+        .parse()
+        .unwrap_or_default();
+    request.with_query_string_parameters(query)
 }
