@@ -106,10 +106,17 @@ impl TestResponse {
     /// Asserts an RFC 9457 problem with `status`.
     pub fn assert_problem(&self, status: u16) {
         assert_eq!(self.status, status, "body: {}", self.body);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
         assert_eq!(self.body["status"], status);
         for field in ["type", "title", "detail"] {
-            assert!(self.body[field].is_string(), "problem without {field}: {}", self.body);
+            assert!(
+                self.body[field].is_string(),
+                "problem without {field}: {}",
+                self.body
+            );
         }
     }
 }

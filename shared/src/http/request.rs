@@ -1,9 +1,9 @@
 //! Reading requests: JSON bodies, `If-Match`, `Idempotency-Key` and list parameters, each with
 //! a precise 4xx when it is wrong.
 
+use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{CONTENT_TYPE, IF_MATCH};
-use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
 
