@@ -28,9 +28,8 @@ pub struct VerificationKey {
 
 impl VerificationKey {
     /// Whether `signature` (base64url) is this key's signature of `message`.
-    pub fn verifies(&self, message: &str, signature: &str) -> bool {
-        jsonwebtoken::crypto::verify(signature, message.as_bytes(), &self.key, self.algorithm)
-            .unwrap_or(false)
+    pub fn verifies(&self, message: &[u8], signature: &str) -> bool {
+        jsonwebtoken::crypto::verify(signature, message, &self.key, self.algorithm).unwrap_or(false)
     }
 }
 
@@ -62,23 +61,33 @@ impl KeySet {
     }
 
     /// The usable signing keys of a JWKS document. Unusable keys are skipped with a warning;
-    /// a document that is not a JWKS at all is an error.
+    /// a document that is not a JWKS, or has no usable key, is an error that says why.
     pub fn from_jwks(json: &[u8]) -> Result<Self, String> {
         let jwks: Jwks =
             from_slice_unique(json).map_err(|e| format!("not a JWKS document: {e}"))?;
         let mut keys = Vec::new();
+        let mut skipped = Vec::new();
         for value in jwks.keys {
             let kid = value.get("kid").and_then(Value::as_str).map(str::to_string);
             match signing_key(value) {
                 Ok(key) => keys.push(key),
-                Err(reason) => tracing::warn!(kid, reason, "JWKS key skipped"),
+                Err(reason) => {
+                    tracing::warn!(kid, reason, "JWKS key skipped");
+                    skipped.push(format!(
+                        "key {}: {reason}",
+                        kid.as_deref().unwrap_or("(no kid)")
+                    ));
+                }
             }
         }
+        if keys.is_empty() {
+            return Err(format!(
+                "no usable signing key (EdDSA, ES256, RS256 or PS256) in the JWKS{}{}",
+                if skipped.is_empty() { "" } else { ": " },
+                skipped.join("; ")
+            ));
+        }
         Ok(Self { keys })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
     }
 
     /// The keys that may have signed a token with this `kid`. HS256 secrets have no kid and
@@ -110,13 +119,20 @@ fn signing_key(value: Value) -> Result<VerificationKey, String> {
     {
         return Err(format!("use is {usage}, not sig"));
     }
+    if let Some(ops) = fields.get("key_ops")
+        && !ops
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|op| op == "verify"))
+    {
+        return Err(format!("key_ops is {ops}, without verify"));
+    }
     if fields.contains_key("d") {
         return Err("contains private key material".into());
     }
     let algorithm = match (text("kty"), text("crv")) {
         (Some("OKP"), Some("Ed25519")) => check_ed25519(fields).map(|_| Algorithm::EdDSA)?,
-        (Some("EC"), Some("P-256")) => Algorithm::ES256,
-        (Some("EC"), Some("P-384")) => Algorithm::ES384,
+        (Some("EC"), Some("P-256")) => check_ec(fields, 32).map(|_| Algorithm::ES256)?,
+        (Some("EC"), Some("P-384")) => check_ec(fields, 48).map(|_| Algorithm::ES384)?,
         (Some("EC"), Some("P-521")) => {
             return Err(
                 "ES512 (P-521) is not supported: jsonwebtoken has no ES512 (Keats/jsonwebtoken#250); \
@@ -172,6 +188,16 @@ fn check_ed25519(fields: &Map<String, Value>) -> Result<(), String> {
         .map_err(|_| "Ed25519 x is not 32 bytes".to_string())?;
     if ED25519_SMALL_ORDER.contains(&x) {
         return Err("Ed25519 x is a small-order point".into());
+    }
+    Ok(())
+}
+
+/// EC coordinates are exactly the curve's size (RFC 7518 6.2.1.2).
+fn check_ec(fields: &Map<String, Value>, bytes: usize) -> Result<(), String> {
+    for name in ["x", "y"] {
+        if base64_field(fields, name)?.len() != bytes {
+            return Err(format!("EC {name} is not {bytes} bytes"));
+        }
     }
     Ok(())
 }
@@ -243,7 +269,7 @@ mod tests {
 
     fn skipped(jwk: &str) -> bool {
         let jwks = format!(r#"{{"keys":[{jwk}]}}"#);
-        KeySet::from_jwks(jwks.as_bytes()).unwrap().is_empty()
+        KeySet::from_jwks(jwks.as_bytes()).is_err()
     }
 
     const ED: &str =
@@ -263,6 +289,8 @@ mod tests {
     #[test]
     fn skips_weak_and_foreign_keys() {
         assert!(skipped(&format!(r#"{{{ED},"use":"enc"}}"#)));
+        assert!(skipped(&format!(r#"{{{ED},"key_ops":["encrypt"]}}"#)));
+        assert!(!skipped(&format!(r#"{{{ED},"key_ops":["verify"]}}"#)));
         assert!(skipped(&format!(r#"{{{ED},"alg":"ES256"}}"#)));
         assert!(skipped(&format!(r#"{{{ED},"d":"AAAA"}}"#)));
         assert!(skipped(r#"{"kty":"OKP","crv":"Ed25519","x":"AAAA"}"#));
@@ -276,7 +304,12 @@ mod tests {
     }
 
     #[test]
-    fn a_document_that_is_not_a_jwks_is_an_error() {
+    fn a_document_that_is_not_a_jwks_or_has_no_usable_key_is_an_error() {
+        let es512 = r#"{"keys":[{"kty":"EC","crv":"P-521","x":"AA","y":"AA","kid":"k"}]}"#;
+        let Err(error) = KeySet::from_jwks(es512.as_bytes()) else {
+            panic!("a JWKS with only an ES512 key has no usable key");
+        };
+        assert!(error.contains("key k: ES512"), "{error}");
         assert!(KeySet::from_jwks(b"[]").is_err());
         assert!(KeySet::from_jwks(br#"{"keys":[],"keys":[]}"#).is_err());
     }
