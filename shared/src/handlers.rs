@@ -183,7 +183,7 @@ async fn authenticate(app: &App, request: &Request) -> Result<Claims, Problem> {
 
 /// The path parameters. The raw path is the authority when it matches the route table, so no
 /// decoding (by API Gateway or anyone) can change which user a path names; otherwise the
-/// event's `pathParameters` (e.g. under a stage prefix).
+/// event's `pathParameters` (e.g. under a custom domain's base path).
 fn path_params(route: Route, request: &Request) -> Result<PathParams, Problem> {
     match match_route(request.method(), raw_path(request)) {
         RouteMatch::Found(found, params) if found == route => return Ok(params),
@@ -212,14 +212,22 @@ fn not_found_route() -> Problem {
     Problem::not_found("no route here; the API lives under /api/{user_id}/tasks")
 }
 
-/// The path as the client sent it: API Gateway's `rawPath`, else the URI's path.
+/// The path as the client sent it: API Gateway's `rawPath` (less a named stage's prefix), else
+/// the URI's path.
 fn raw_path(request: &Request) -> &str {
     let raw = request.raw_http_path();
     if raw.is_empty() {
-        request.uri().path()
-    } else {
-        raw
+        return request.uri().path();
     }
+    let stage = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.stage.as_deref(),
+        _ => None,
+    };
+    stage
+        .filter(|stage| *stage != "$default")
+        .and_then(|stage| raw.strip_prefix('/')?.strip_prefix(stage))
+        .filter(|rest| rest.starts_with('/'))
+        .unwrap_or(raw)
 }
 
 fn task_id(params: &PathParams) -> Result<TaskId, Problem> {

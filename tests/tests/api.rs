@@ -705,3 +705,44 @@ async fn unknown_routes_are_404_and_wrong_methods_are_405_with_allow() {
     post_item.assert_problem(405);
     assert_eq!(post_item.header("allow"), Some("GET, PUT, DELETE"));
 }
+
+// --- path parameters ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_function_takes_path_parameters_from_the_event_when_the_path_is_mapped() {
+    use lambda_http::RequestExt;
+    use std::collections::HashMap;
+    let app = spawn_app().await;
+    let under_base_path = |params: HashMap<String, String>| {
+        app.call(Method::GET, &format!("/v1/api/{USER}/tasks"))
+            .token(&token_for(USER))
+            .request()
+            .with_path_parameters(params)
+    };
+
+    let with_params = under_base_path(HashMap::from([("user_id".into(), USER.into())]));
+    let listed = app.send_to(taskgate::Route::ListTasks, with_params).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+
+    let without = under_base_path(HashMap::new());
+    app.send_to(taskgate::Route::ListTasks, without)
+        .await
+        .assert_problem(404);
+}
+
+#[tokio::test]
+async fn a_percent_encoded_path_user_is_not_the_token_user() {
+    use lambda_http::RequestExt;
+    use std::collections::HashMap;
+    let app = spawn_app().await;
+    let encoded = format!("/api/%{:02X}{}/tasks", USER.as_bytes()[0], &USER[1..]);
+    let decoded_by_the_gateway = HashMap::from([("user_id".to_string(), USER.to_string())]);
+    let request = app
+        .call(Method::GET, &encoded)
+        .token(&token_for(USER))
+        .request()
+        .with_path_parameters(decoded_by_the_gateway);
+    app.send_to(taskgate::Route::ListTasks, request)
+        .await
+        .assert_problem(403);
+}
