@@ -594,7 +594,7 @@ async fn get_task_returns_the_task_with_its_etag() {
 }
 
 #[tokio::test]
-async fn under_a_named_stage_the_handler_takes_the_path_parameters_from_the_event() {
+async fn under_a_named_stage_the_handler_matches_the_path_after_the_stage() {
     let (app, task) = app_with_a_task().await;
     let event = fixture_json(Route::GetTask, "named-stage");
     assert!(event["rawPath"].as_str().unwrap().starts_with("/prod/api/"));
