@@ -1,6 +1,8 @@
 //! Test harness: an app per test, tokens minted like a real issuer, requests through the real
 //! handlers, event fixtures from `events/`.
 
+pub mod dynamodb_local;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

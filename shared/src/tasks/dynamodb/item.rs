@@ -1,0 +1,214 @@
+//! Tasks and idempotency records as DynamoDB items. One table: partition key `user_id`, sort key
+//! `task_id`. A task's sort key is its ULID; an idempotency record's starts with `#`, which no
+//! ULID does and which sorts below every ULID, so list queries (`task_id >= "0"`) never see one.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+
+use crate::tasks::model::format_time;
+use crate::tasks::{StoreError, Task, TaskDescription, TaskId, TaskTitle};
+
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// The partition key attribute.
+pub const USER_ID: &str = "user_id";
+/// The sort key attribute.
+pub const TASK_ID: &str = "task_id";
+/// The lowest sort key a task can have: every ULID starts with a digit 0 to 7.
+pub const LOWEST_TASK_KEY: &str = "0";
+/// The attribute the table's TTL reads: epoch seconds after which a record may be deleted.
+pub const EXPIRES_AT: &str = "expires_at";
+/// The attribute of an idempotency record that holds the id of the task it created.
+const CREATED_TASK: &str = "created_task_id";
+
+/// The key of one of the user's tasks.
+pub fn task_key(user_id: &str, task_id: TaskId) -> Item {
+    HashMap::from([
+        (USER_ID.into(), s(user_id)),
+        (TASK_ID.into(), s(&task_id.to_string())),
+    ])
+}
+
+/// The key of the user's idempotency record for `key`.
+pub fn record_key(user_id: &str, key: &str) -> Item {
+    HashMap::from([
+        (USER_ID.into(), s(user_id)),
+        (TASK_ID.into(), s(&format!("#idempotency#{key}"))),
+    ])
+}
+
+/// A task as an item.
+pub fn task_item(task: &Task) -> Item {
+    let mut item = task_key(&task.user_id, task.id);
+    item.extend(snapshot(task));
+    item
+}
+
+/// The idempotency record of a created task: a snapshot of the task as first created, kept
+/// until `expires_at`.
+pub fn record_item(task: &Task, key: &str, expires_at: DateTime<Utc>) -> Item {
+    let mut item = record_key(&task.user_id, key);
+    item.extend(snapshot(task));
+    item.insert(CREATED_TASK.into(), s(&task.id.to_string()));
+    item.insert(EXPIRES_AT.into(), n(expires_at.timestamp()));
+    item
+}
+
+/// The attributes a task and its idempotency record share.
+fn snapshot(task: &Task) -> Item {
+    let mut item = HashMap::from([
+        ("title".into(), s(task.title.as_str())),
+        ("completed".into(), AttributeValue::Bool(task.completed)),
+        ("created_at".into(), s(&format_time(&task.created_at))),
+        ("updated_at".into(), s(&format_time(&task.updated_at))),
+        ("version".into(), n(task.version)),
+    ]);
+    if let Some(description) = &task.description {
+        item.insert("description".into(), s(description.as_str()));
+    }
+    item
+}
+
+/// Reads a task item.
+pub fn task_from_item(item: &Item) -> Result<Task, StoreError> {
+    task_from(item, TASK_ID)
+}
+
+/// Reads the task an idempotency record holds.
+pub fn task_from_record(item: &Item) -> Result<Task, StoreError> {
+    task_from(item, CREATED_TASK)
+}
+
+/// Whether a record has expired (DynamoDB's TTL deletes expired items only eventually).
+pub fn record_expired(item: &Item, now: DateTime<Utc>) -> bool {
+    number(item, EXPIRES_AT).is_ok_and(|expires_at: i64| expires_at <= now.timestamp())
+}
+
+/// The task id in a task's key (e.g. a Query's `LastEvaluatedKey`).
+pub fn task_id_of(key: &Item) -> Result<TaskId, StoreError> {
+    task_id(key, TASK_ID)
+}
+
+fn task_id(item: &Item, name: &str) -> Result<TaskId, StoreError> {
+    string(item, name)?.parse().map_err(|()| corrupt(name))
+}
+
+fn task_from(item: &Item, id_attribute: &str) -> Result<Task, StoreError> {
+    let description = match item.get("description") {
+        None => None,
+        Some(_) => Some(TaskDescription::parse(string(item, "description")?).map_err(bad)?),
+    };
+    Ok(Task {
+        id: task_id(item, id_attribute)?,
+        user_id: string(item, USER_ID)?.to_string(),
+        title: TaskTitle::parse(string(item, "title")?).map_err(bad)?,
+        description,
+        completed: match item.get("completed") {
+            Some(AttributeValue::Bool(completed)) => *completed,
+            _ => return Err(corrupt("completed")),
+        },
+        created_at: time(item, "created_at")?,
+        updated_at: time(item, "updated_at")?,
+        version: number(item, "version")?,
+    })
+}
+
+/// A string attribute.
+pub fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_string())
+}
+
+/// A number attribute.
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn string<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Ok(value),
+        _ => Err(corrupt(name)),
+    }
+}
+
+fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value.parse().map_err(|_| corrupt(name)),
+        _ => Err(corrupt(name)),
+    }
+}
+
+fn time(item: &Item, name: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(string(item, name)?)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|_| corrupt(name))
+}
+
+fn corrupt(attribute: &str) -> StoreError {
+    StoreError::Internal(format!("stored item has a missing or invalid {attribute}"))
+}
+
+fn bad(error: crate::tasks::ValidationError) -> StoreError {
+    StoreError::Internal(format!("stored item is invalid: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::NewTask;
+
+    fn task(description: Option<&str>) -> Task {
+        let new = NewTask {
+            title: TaskTitle::parse("Buy milk").unwrap(),
+            description: description.map(|d| TaskDescription::parse(d).unwrap()),
+        };
+        let now = DateTime::parse_from_rfc3339("2026-11-29T09:00:00.123Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let id = "01ARZ3NDEKTSV4RRFFQ69G5FAV".parse().unwrap();
+        Task::new(id, "u1", new, now)
+    }
+
+    #[test]
+    fn tasks_round_trip_through_items() {
+        for task in [task(None), task(Some("two\nlines"))] {
+            assert_eq!(task_from_item(&task_item(&task)).unwrap(), task);
+        }
+    }
+
+    #[test]
+    fn records_hold_the_first_task_and_expire() {
+        let task = task(Some("d"));
+        let expires = task.created_at + chrono::Duration::hours(24);
+        let record = record_item(&task, "key-1", expires);
+        assert_eq!(task_from_record(&record).unwrap(), task);
+        assert!(string(&record, TASK_ID).unwrap().starts_with('#'));
+        assert!(!record_expired(&record, task.created_at));
+        assert!(record_expired(&record, expires));
+    }
+
+    #[test]
+    fn idempotency_records_sort_below_every_task() {
+        let record = record_key("u1", "~~~");
+        let key = string(&record, TASK_ID).unwrap();
+        assert!(key < LOWEST_TASK_KEY);
+        assert!("00000000000000000000000000" >= LOWEST_TASK_KEY);
+    }
+
+    #[test]
+    fn corrupt_items_are_internal_errors() {
+        let mut item = task_item(&task(None));
+        item.insert("version".into(), s("one"));
+        assert!(matches!(
+            task_from_item(&item),
+            Err(StoreError::Internal(_))
+        ));
+        item.remove("title");
+        assert!(matches!(
+            task_from_item(&item),
+            Err(StoreError::Internal(_))
+        ));
+    }
+}
