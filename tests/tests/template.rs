@@ -1,0 +1,353 @@
+//! `template.yaml` and the `cargo lambda watch` router against the code: the same routes and
+//! functions as the route table, least-privilege roles, and the table the store and the test
+//! harness use.
+
+use std::collections::BTreeSet;
+
+use serde_norway::Value;
+use taskgate::Route;
+use taskgate::http::routes::ROUTES;
+use taskgate_tests::dynamodb_local::{self, TableDefinition, table_definition, template};
+use taskgate_tests::repo_path;
+
+/// (route key, function name) for every route of the route table.
+fn route_table() -> BTreeSet<(String, String)> {
+    ROUTES
+        .into_iter()
+        .map(|route: Route| (route.route_key(), route.function_name().to_string()))
+        .collect()
+}
+
+/// Every `AWS::Serverless::Function` of the template, by logical id.
+fn functions(template: &Value) -> Vec<(String, Value)> {
+    template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == "AWS::Serverless::Function")
+        .map(|(id, resource)| (id.as_str().unwrap().to_string(), resource.clone()))
+        .collect()
+}
+
+fn binary(function: &Value) -> &str {
+    function["Metadata"]["BuildProperties"]["Binary"]
+        .as_str()
+        .expect("BuildProperties.Binary")
+}
+
+/// A CloudFormation short-form function (`!Ref X`, `!GetAtt X.Arn`) as `("!Ref", value)`.
+fn tagged(value: &Value) -> Option<(String, &Value)> {
+    match value {
+        Value::Tagged(tagged) => Some((tagged.tag.to_string(), &tagged.value)),
+        _ => None,
+    }
+}
+
+fn is_tagged(value: &Value, tag: &str, target: &str) -> bool {
+    tagged(value).is_some_and(|(t, v)| t == tag && v == target)
+}
+
+#[test]
+fn the_templates_routes_are_the_route_table() {
+    let template = template();
+    let mut routes = BTreeSet::new();
+    for (id, function) in functions(&template) {
+        let events = function["Properties"]["Events"]
+            .as_mapping()
+            .unwrap_or_else(|| panic!("{id} has no events"));
+        for event in events.values() {
+            assert_eq!(event["Type"], "HttpApi", "{id}");
+            let properties = &event["Properties"];
+            assert!(is_tagged(&properties["ApiId"], "!Ref", "HttpApi"), "{id}");
+            assert_eq!(properties["PayloadFormatVersion"], "2.0", "{id}");
+            let key = format!(
+                "{} {}",
+                properties["Method"].as_str().unwrap(),
+                properties["Path"].as_str().unwrap()
+            );
+            assert!(routes.insert((key, binary(&function).to_string())), "{id}");
+        }
+    }
+    assert_eq!(routes, route_table());
+}
+
+#[test]
+fn every_function_is_a_workspace_binary_built_by_cargo_lambda() {
+    let template = template();
+    let workspace: toml::Table = std::fs::read_to_string(repo_path("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let members = workspace["workspace"]["members"].as_array().unwrap();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"][0], "arm64");
+    assert_eq!(globals["Architectures"].as_sequence().unwrap().len(), 1);
+    assert_eq!(globals["MemorySize"], 128);
+    assert_eq!(globals["Handler"], "bootstrap");
+    assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
+
+    let functions = functions(&template);
+    assert_eq!(functions.len(), ROUTES.len());
+    for (id, function) in &functions {
+        assert_eq!(
+            function["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{id}"
+        );
+        for setting in ["Runtime", "Architectures", "MemorySize", "CodeUri"] {
+            assert!(
+                function["Properties"].get(setting).is_none(),
+                "{id} overrides the global {setting}"
+            );
+        }
+        let name = binary(function);
+        let manifest = repo_path(&format!("functions/{name}/Cargo.toml"));
+        let package: toml::Table = std::fs::read_to_string(&manifest)
+            .unwrap_or_else(|e| panic!("{id}: {}: {e}", manifest.display()))
+            .parse()
+            .unwrap();
+        assert_eq!(package["package"]["name"].as_str(), Some(name), "{id}");
+        assert!(repo_path(&format!("functions/{name}/src/main.rs")).is_file());
+        assert!(
+            members
+                .iter()
+                .any(|m| m.as_str() == Some(&format!("functions/{name}"))),
+            "{name} is not a workspace member"
+        );
+    }
+}
+
+#[test]
+fn each_function_may_call_only_what_its_route_needs_on_the_table_only() {
+    let needs = |route: Route| -> &[&str] {
+        match route {
+            Route::ListTasks => &["dynamodb:Query"],
+            // TransactWriteItems is authorized as its PutItems; GetItem reads a replay.
+            Route::CreateTask => &["dynamodb:PutItem", "dynamodb:GetItem"],
+            Route::GetTask => &["dynamodb:GetItem"],
+            Route::UpdateTask => &["dynamodb:UpdateItem"],
+            Route::DeleteTask => &["dynamodb:DeleteItem"],
+            Route::CompleteTask => &["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        }
+    };
+    let template = template();
+    let functions = functions(&template);
+    for route in ROUTES {
+        let (id, function) = functions
+            .iter()
+            .find(|(_, f)| binary(f) == route.function_name())
+            .unwrap_or_else(|| panic!("no function for {route:?}"));
+        let policies = function["Properties"]["Policies"].as_sequence().unwrap();
+        let mut actions = BTreeSet::new();
+        for policy in policies {
+            // Only inline statements: no managed policies or SAM policy templates
+            // (e.g. DynamoDBCrudPolicy).
+            let statements = policy["Statement"]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{id}: only inline policy statements"));
+            assert_eq!(policy.as_mapping().unwrap().len(), 1, "{id}: {policy:?}");
+            for statement in statements {
+                assert_eq!(statement["Effect"], "Allow");
+                assert!(statement.get("Condition").is_none());
+                assert!(
+                    is_tagged(&statement["Resource"], "!GetAtt", "TasksTable.Arn"),
+                    "{id}: resource must be the table's ARN only: {:?}",
+                    statement["Resource"]
+                );
+                for action in statement["Action"].as_sequence().unwrap() {
+                    actions.insert(action.as_str().unwrap().to_string());
+                }
+            }
+        }
+        let mut expected: BTreeSet<String> = needs(route).iter().map(|a| a.to_string()).collect();
+        // The cold-start call that opens the connection.
+        expected.insert("dynamodb:DescribeTable".into());
+        assert_eq!(actions, expected, "{id}");
+    }
+}
+
+#[test]
+fn the_hs256_secret_is_only_ever_a_secrets_manager_reference() {
+    let template = template();
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let (tag, choice) = tagged(&variables["AUTH_HS256_SECRET"]).expect("!If");
+    assert_eq!(tag, "!If");
+    let choice = choice.as_sequence().unwrap();
+    assert_eq!(choice[0], "UseHs256Secret");
+    let (tag, reference) = tagged(&choice[1]).expect("!Sub");
+    assert_eq!(tag, "!Sub");
+    assert!(
+        reference
+            .as_str()
+            .unwrap()
+            .starts_with("{{resolve:secretsmanager:${AuthHs256SecretId}"),
+        "{reference:?}"
+    );
+    assert!(is_tagged(&choice[2], "!Ref", "AWS::NoValue"));
+    // No parameter carries a secret value itself.
+    let parameters = template["Parameters"].as_mapping().unwrap();
+    for (name, parameter) in parameters {
+        let name = name.as_str().unwrap();
+        assert!(
+            !name.to_lowercase().contains("secret") || name.ends_with("SecretId"),
+            "{name}"
+        );
+        assert!(parameter["Type"].as_str().is_some(), "{name}");
+    }
+    for name in [
+        "AuthJwksUrl",
+        "AuthIssuer",
+        "AuthAudience",
+        "AllowedOrigins",
+    ] {
+        assert!(parameters.contains_key(name), "{name}");
+    }
+}
+
+#[test]
+fn the_http_api_has_cors_throttling_and_json_access_logs() {
+    let template = template();
+    let api = &template["Resources"]["HttpApi"];
+    assert_eq!(api["Type"], "AWS::Serverless::HttpApi");
+    let properties = &api["Properties"];
+    let cors = &properties["CorsConfiguration"];
+    assert!(is_tagged(&cors["AllowOrigins"], "!Ref", "AllowedOrigins"));
+    let list = |value: &Value| -> Vec<String> {
+        value
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        list(&cors["AllowHeaders"]),
+        [
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "Idempotency-Key"
+        ]
+    );
+    assert_eq!(list(&cors["ExposeHeaders"]), ["ETag", "Location"]);
+    let methods = list(&cors["AllowMethods"]);
+    for route in ROUTES {
+        assert!(methods.contains(&route.method().to_string()));
+    }
+    let throttling = &properties["DefaultRouteSettings"];
+    assert!(throttling.get("ThrottlingBurstLimit").is_some());
+    assert!(throttling.get("ThrottlingRateLimit").is_some());
+    let format = properties["AccessLogSettings"]["Format"].as_str().unwrap();
+    let log: serde_json::Value = serde_json::from_str(format).expect("access log format is JSON");
+    assert_eq!(log["requestId"], "$context.requestId");
+    assert_eq!(log["routeKey"], "$context.routeKey");
+    let outputs = template["Outputs"].as_mapping().unwrap();
+    assert!(outputs.contains_key("ApiUrl") && outputs.contains_key("TasksTableName"));
+}
+
+#[test]
+fn the_table_is_durable_and_keyed_as_the_store_expects() {
+    let template = template();
+    let table = &template["Resources"]["TasksTable"];
+    assert_eq!(table["DeletionPolicy"], "Retain");
+    assert_eq!(table["UpdateReplacePolicy"], "Retain");
+    let properties = &table["Properties"];
+    assert_eq!(
+        properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(properties["SSESpecification"]["SSEEnabled"], true);
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        table_definition(),
+        TableDefinition {
+            attributes: vec![pair("user_id", "S"), pair("task_id", "S")],
+            keys: vec![pair("user_id", "HASH"), pair("task_id", "RANGE")],
+            billing_mode: "PAY_PER_REQUEST".into(),
+            ttl_attribute: Some("expires_at".into()),
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_harness_creates_the_table_the_template_declares() {
+    let local = dynamodb_local::shared();
+    let name = local.new_table().await;
+    let client = local.client().await;
+    let described = client
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let table = described.table.unwrap();
+    let attributes: Vec<(String, String)> = table
+        .attribute_definitions()
+        .iter()
+        .map(|a| {
+            (
+                a.attribute_name().to_string(),
+                a.attribute_type().as_str().to_string(),
+            )
+        })
+        .collect();
+    let keys: Vec<(String, String)> = table
+        .key_schema()
+        .iter()
+        .map(|k| {
+            (
+                k.attribute_name().to_string(),
+                k.key_type().as_str().to_string(),
+            )
+        })
+        .collect();
+    let billing_mode = table
+        .billing_mode_summary()
+        .and_then(|summary| summary.billing_mode())
+        .map(|mode| mode.as_str().to_string());
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let ttl_attribute = ttl
+        .time_to_live_description()
+        .and_then(|d| d.attribute_name())
+        .map(str::to_string);
+    let created = TableDefinition {
+        attributes,
+        keys,
+        billing_mode: billing_mode.unwrap_or_default(),
+        ttl_attribute,
+    };
+    assert_eq!(created, table_definition());
+}
+
+#[test]
+fn the_watch_router_is_the_route_table() {
+    let workspace: toml::Table = std::fs::read_to_string(repo_path("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let router = workspace["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .expect("[workspace.metadata.lambda.watch.router]");
+    let mut routes = BTreeSet::new();
+    for (path, entries) in router {
+        // cargo lambda writes path parameters as `:name`; API Gateway as `{name}`.
+        let path: Vec<String> = path
+            .split('/')
+            .map(|segment| match segment.strip_prefix(':') {
+                Some(name) => format!("{{{name}}}"),
+                None => segment.to_string(),
+            })
+            .collect();
+        for entry in entries.as_array().unwrap() {
+            let key = format!("{} {}", entry["method"].as_str().unwrap(), path.join("/"));
+            let function = entry["function"].as_str().unwrap().to_string();
+            assert!(routes.insert((key, function)));
+        }
+    }
+    assert_eq!(routes, route_table());
+}
