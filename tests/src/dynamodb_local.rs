@@ -92,9 +92,10 @@ impl DynamoDbLocal {
             None => "-inMemory".to_string(),
         };
         // The guard shell reads its stdin: when the test binary ends (or `stop` closes the
-        // pipe), `read` returns and the shell stops Java.
+        // pipe), `read` returns and the shell stops Java. It ignores Ctrl-C, as Java does in the
+        // background, so that it waits for the pipe to close.
         let script = format!(
-            "'{java}' -Djava.library.path='{lib}' -jar '{jar}' -port {port} -sharedDb -disableTelemetry {storage} \
+            "trap '' INT; '{java}' -Djava.library.path='{lib}' -jar '{jar}' -port {port} -sharedDb -disableTelemetry {storage} \
              >>'{log}' 2>&1 & pid=$!; read _; kill $pid 2>/dev/null; wait $pid; rm -rf '{log_dir}'",
             lib = lib.display(),
             jar = jar.display(),
