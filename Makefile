@@ -55,3 +55,15 @@ dynamodb: test-deps
 .PHONY: watch
 watch: test-deps
 	cargo run -q -p taskgate-tests --example dynamodb_local -- cargo lambda watch
+
+## fuzz: each cargo-fuzz target for FUZZ_SECONDS (default 60) from the committed seeds in
+## fuzz/seeds/; stable toolchain (RUSTC_BOOTSTRAP), no sanitizer. Needs `cargo install cargo-fuzz`.
+.PHONY: fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || { echo "needs cargo-fuzz: cargo install cargo-fuzz"; exit 1; }
+	for target in verify_token handle_event; do \
+		mkdir -p fuzz/corpus/$$target && \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run -s none $$target fuzz/corpus/$$target fuzz/seeds/$$target \
+			-- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
