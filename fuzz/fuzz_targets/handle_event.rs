@@ -52,6 +52,9 @@ fn as_api_gateway_sends(event: &str) -> Option<String> {
     {
         return None;
     }
+    if let Some(query) = event["rawQueryString"].as_str() {
+        lambda_http::http::Uri::try_from(format!("/?{query}")).ok()?;
+    }
     if let (Value::Bool(true), Value::String(body)) = (&event["isBase64Encoded"], &event["body"]) {
         base64::engine::general_purpose::STANDARD
             .decode(body)
