@@ -41,8 +41,9 @@ lint: .venv/.requirements
 ## build: the six functions as arm64 Lambda zips in target/lambda/<name>/bootstrap.zip.
 ## Needs `pip install cargo-lambda` and `rustup target add aarch64-unknown-linux-gnu`.
 .PHONY: build
+FUNCTIONS := list-tasks create-task get-task update-task delete-task complete-task
 build:
-	cargo lambda build --release --arm64 --output-format zip
+	cargo lambda build --release --arm64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
 
 ## dynamodb: DynamoDB Local on 127.0.0.1:$${DYNAMODB_PORT:-8001}, data in .dynamodb/, the tasks
 ## table ($${TASKS_TABLE:-taskgate-tasks}) created from template.yaml if missing
@@ -57,12 +58,12 @@ watch: test-deps
 	cargo run -q -p taskgate-tests --example dynamodb_local -- cargo lambda watch
 
 ## fuzz: each cargo-fuzz target for FUZZ_SECONDS (default 60) from the committed seeds in
-## fuzz/seeds/; stable toolchain (RUSTC_BOOTSTRAP), no sanitizer. Needs `cargo install cargo-fuzz`.
+## shared/fuzz/seeds/; stable toolchain (RUSTC_BOOTSTRAP), no sanitizer. Needs `cargo install cargo-fuzz`.
 .PHONY: fuzz
 FUZZ_SECONDS ?= 60
 fuzz:
 	@command -v cargo-fuzz >/dev/null || { echo "needs cargo-fuzz: cargo install cargo-fuzz"; exit 1; }
-	for target in verify_token handle_event; do \
+	cd shared && for target in verify_token handle_event; do \
 		mkdir -p fuzz/corpus/$$target && \
 		RUSTC_BOOTSTRAP=1 cargo fuzz run -s none $$target fuzz/corpus/$$target fuzz/seeds/$$target \
 			-- -max_total_time=$(FUZZ_SECONDS) || exit 1; \

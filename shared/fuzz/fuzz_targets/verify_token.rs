@@ -21,10 +21,10 @@ static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 
 static VERIFIERS: LazyLock<Vec<Authenticator>> = LazyLock::new(|| {
     let jwks = [
-        include_str!("../../tests/fixtures/better-auth/eddsa/jwks.json"),
-        include_str!("../../tests/fixtures/better-auth/es256/jwks.json"),
-        include_str!("../../tests/fixtures/better-auth/rs256/jwks.json"),
-        include_str!("../../tests/fixtures/better-auth/ps256/jwks.json"),
+        include_str!("../../../tests/fixtures/better-auth/eddsa/jwks.json"),
+        include_str!("../../../tests/fixtures/better-auth/es256/jwks.json"),
+        include_str!("../../../tests/fixtures/better-auth/rs256/jwks.json"),
+        include_str!("../../../tests/fixtures/better-auth/ps256/jwks.json"),
     ];
     let mut keys: Vec<KeySource> = jwks
         .iter()
