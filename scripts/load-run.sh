@@ -26,8 +26,10 @@ wrk.method = "POST"
 wrk.body = '{"title":"load run"}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
-run() { echo "== $1"; shift; wrk -t2 -c16 -d"${seconds}s" --latency -H "$auth" "$@" | grep -E 'Requests/sec|50%|99%|Non-2xx'; }
+run() { echo "== $1"; shift; wrk -t2 -c16 -d"${seconds}s" --latency -H "$auth" "$@" | grep -E 'Requests/sec|^ +50%|^ +99%|Non-2xx'; }
+rss() { echo "== peak RSS of taskgate-local $1: $(awk '/VmHWM/ {print $2 " " $3}' /proc/$server/status)"; }
 run "GET one task" "$base/$id"
 run "GET list (limit 50)" "$base?limit=50"
+rss "after the GET runs (100 tasks stored)"
 run "POST create" -s "$out.lua" "$base"
-echo "== peak RSS of taskgate-local: $(grep VmHWM /proc/$server/status | awk '{print $2 " " $3}')"
+rss "after the POST run (every created task is kept in memory)"
