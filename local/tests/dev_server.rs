@@ -1,0 +1,224 @@
+//! `make dev` as a newcomer meets it: the real `taskgate-local` binary, started with no auth
+//! configuration, called over HTTP with the token it prints.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A running `taskgate-local`, killed on drop.
+struct DevServer {
+    child: Child,
+    base_url: String,
+    token: String,
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binary in development mode on a free port: no `AUTH_*`, no `TASKS_TABLE`.
+fn start_dev_server() -> DevServer {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = local_command()
+        .env("PORT", port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("taskgate-local starts");
+    // Read the banner, then keep draining stdout so the server never writes to a closed pipe.
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (lines, banner_lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let mut banner = String::new();
+    let mut token = None;
+    while let Ok(line) = banner_lines.recv_timeout(Duration::from_secs(30)) {
+        banner.push_str(&line);
+        banner.push('\n');
+        if let Some(value) = line.trim().strip_prefix("export TOKEN=") {
+            token = Some(value.to_string());
+        }
+        if line.contains("listening on") {
+            break;
+        }
+    }
+    assert!(banner.contains("DEVELOPMENT MODE"), "{banner}");
+    let base_url = format!("http://127.0.0.1:{port}");
+    assert!(banner.contains(&base_url), "{banner}");
+    DevServer {
+        child,
+        base_url,
+        token: token.unwrap_or_else(|| panic!("no token in the banner:\n{banner}")),
+    }
+}
+
+fn local_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_taskgate-local"));
+    command.env("RUST_LOG", "info");
+    for name in [
+        "AUTH_JWKS_URL",
+        "AUTH_JWKS",
+        "AUTH_HS256_SECRET",
+        "TASKS_TABLE",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_LOG_LEVEL",
+    ] {
+        command.env_remove(name);
+    }
+    command
+}
+
+async fn ready(server: &DevServer) -> reqwest::Client {
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client.get(&server.base_url).send().await.is_ok() {
+            return client;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("taskgate-local did not answer on {}", server.base_url);
+}
+
+async fn json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_printed_token_creates_and_lists_tasks_for_the_demo_user() {
+    let server = start_dev_server();
+    let client = ready(&server).await;
+    let tasks = format!("{}/api/demo-user/tasks", server.base_url);
+
+    let created = client
+        .post(&tasks)
+        .bearer_auth(&server.token)
+        .header("content-type", "application/json")
+        .body(r#"{"title":"Try taskgate"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.headers()["etag"], "\"1\"");
+    let (status, task) = json(created).await;
+    assert_eq!(status, 201);
+    assert_eq!(task["title"], "Try taskgate");
+
+    let (status, list) = json(
+        client
+            .get(&tasks)
+            .bearer_auth(&server.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["items"][0], task);
+}
+
+#[tokio::test]
+async fn bad_requests_over_http_get_precise_problems() {
+    let server = start_dev_server();
+    let client = ready(&server).await;
+    let tasks = format!("{}/api/demo-user/tasks", server.base_url);
+    let post = |body: Vec<u8>| {
+        client
+            .post(&tasks)
+            .bearer_auth(&server.token)
+            .header("content-type", "application/json")
+            .body(body)
+    };
+
+    let cases = [
+        (post(b"{\"title\": ".to_vec()), 400),
+        (post(vec![b' '; 1024 * 1024]), 413),
+        (
+            post(format!("{{\"title\":\"{}\"}}", "x".repeat(10_000)).into_bytes()),
+            400,
+        ),
+        (
+            client
+                .post(&tasks)
+                .bearer_auth(&server.token)
+                .body("{\"title\":\"t\"}"),
+            415,
+        ),
+        (client.delete(&tasks).bearer_auth(&server.token), 405),
+        (client.get(format!("{}/nowhere", server.base_url)), 404),
+        (client.get(&tasks), 401),
+        (
+            client
+                .get(format!("{}/api/someone-else/tasks", server.base_url))
+                .bearer_auth(&server.token),
+            403,
+        ),
+    ];
+    for (request, expected) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let (status, problem) = json(response).await;
+        assert_eq!(status, expected, "{problem}");
+        assert_eq!(problem["status"], expected);
+    }
+}
+
+#[tokio::test]
+async fn the_next_js_dev_server_may_call_it_from_the_browser() {
+    let server = start_dev_server();
+    let client = ready(&server).await;
+    let preflight = client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/demo-user/tasks", server.base_url),
+        )
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type,idempotency-key",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    let headers = preflight.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
+    let allowed = headers["access-control-allow-headers"].to_str().unwrap();
+    assert!(allowed.contains("idempotency-key"), "{allowed}");
+}
+
+#[test]
+fn development_mode_is_refused_inside_lambda() {
+    let output = local_command()
+        .env("AWS_LAMBDA_FUNCTION_NAME", "list-tasks")
+        .env("PORT", "0")
+        .output()
+        .expect("taskgate-local runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("development mode is refused inside AWS Lambda"),
+        "{stderr}"
+    );
+}
