@@ -69,12 +69,12 @@ async fn list_tasks(app: &App, user: &str, request: &Request) -> Result<Response
     #[derive(Serialize)]
     struct ListBody<'a> {
         items: &'a [Task],
-        next_cursor: Option<crate::tasks::Cursor>,
+        next_cursor: Option<String>,
     }
-    let page = app.store.list(user, list_query(request)?).await?;
+    let page = app.store.list(user, list_query(request, user)?).await?;
     let body = ListBody {
         items: &page.items,
-        next_cursor: page.next_cursor,
+        next_cursor: page.next_cursor.map(|cursor| cursor.encode(user)),
     };
     Ok(response::json(StatusCode::OK, &body))
 }

@@ -125,8 +125,9 @@ pub fn idempotency_key(request: &Request) -> Result<Option<String>, Problem> {
     Ok(Some(String::from_utf8_lossy(key).into_owned()))
 }
 
-/// `?status=all|pending|completed&limit=1..100&cursor=...`.
-pub fn list_query(request: &Request) -> Result<ListQuery, Problem> {
+/// `?status=all|pending|completed&limit=1..100&cursor=...`; the cursor must be one made for
+/// `user_id`.
+pub fn list_query(request: &Request, user_id: &str) -> Result<ListQuery, Problem> {
     let params = request.query_string_parameters();
     let status = match params.first("status") {
         None => Default::default(),
@@ -149,7 +150,7 @@ pub fn list_query(request: &Request) -> Result<ListQuery, Problem> {
     };
     let after = match params.first("cursor") {
         None => None,
-        Some(cursor) => Some(Cursor::decode(cursor).ok_or_else(|| {
+        Some(cursor) => Some(Cursor::decode(cursor, user_id).ok_or_else(|| {
             Problem::bad_request(
                 "invalid-cursor",
                 "cursor is not one this API returned; start again without it",
