@@ -1,6 +1,7 @@
 //! `PUT /api/{user_id}/tasks/{task_id}`: one Lambda function, all logic in the shared crate.
 
-use lambda_http::{Error, run, service_fn, tracing};
+use lambda_http::{Error, run, service_fn};
+use lambda_runtime::tracing;
 use taskgate::{App, Route, handlers};
 
 #[tokio::main]
