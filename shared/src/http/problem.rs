@@ -47,10 +47,6 @@ impl Problem {
         self
     }
 
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
     pub fn bad_request(kind: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, kind, detail)
     }

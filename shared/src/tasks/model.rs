@@ -94,11 +94,6 @@ impl TaskId {
         // The generator only fails when 2^80 ids are made in one millisecond.
         Self(generator.generate().unwrap_or_else(|_| Ulid::new()))
     }
-
-    /// When the id was made, to the millisecond.
-    pub fn timestamp_ms(&self) -> u64 {
-        self.0.timestamp_ms()
-    }
 }
 
 impl FromStr for TaskId {
