@@ -14,13 +14,6 @@ pub const DEMO_USER: &str = "demo-user";
 /// How long the printed token is valid.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
-/// Whether any auth variable is set: then the real configuration applies.
-pub fn auth_configured(env: impl Fn(&str) -> Option<String>) -> bool {
-    ["AUTH_JWKS_URL", "AUTH_JWKS", "AUTH_HS256_SECRET"]
-        .iter()
-        .any(|name| env(name).is_some())
-}
-
 /// A development auth configuration and the demo user's token.
 pub fn dev_auth(env: impl Fn(&str) -> Option<String>) -> Result<(AuthConfig, String), ConfigError> {
     if in_lambda(&env) {

@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::response::Response as HttpResponse;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, tracing};
-use taskgate::config::{Config, ConfigError, process_env};
+use taskgate::config::{Config, ConfigError, key_source_configured, process_env};
 use taskgate::http::Problem;
 use taskgate::http::request::from_http;
 use taskgate::{App, handlers};
@@ -51,7 +51,7 @@ async fn main() {
 
 /// The app from the environment; in development mode also the demo user's token.
 async fn build_app() -> Result<(App, Option<String>), ConfigError> {
-    if dev_mode::auth_configured(process_env) {
+    if key_source_configured(process_env) {
         let config = Config::from_env()?;
         return Ok((App::from_config(&config).await?, None));
     }

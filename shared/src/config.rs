@@ -145,6 +145,14 @@ impl AuthConfig {
     }
 }
 
+/// The variables that select a key source; exactly one must be set.
+const KEY_SOURCE_VARIABLES: [&str; 3] = ["AUTH_JWKS_URL", "AUTH_JWKS", "AUTH_HS256_SECRET"];
+
+/// Whether any key-source variable is set (else tools may offer a development mode).
+pub fn key_source_configured(env: impl Fn(&str) -> Option<String>) -> bool {
+    KEY_SOURCE_VARIABLES.iter().any(|name| env(name).is_some())
+}
+
 fn key_source(env: impl Fn(&str) -> Option<String>) -> Result<KeySource, ConfigError> {
     let url = env("AUTH_JWKS_URL");
     let inline = env("AUTH_JWKS");

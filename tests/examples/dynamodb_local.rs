@@ -10,15 +10,12 @@
 use std::process::{Command, ExitCode};
 
 use serde_json::json;
+use taskgate::config::{key_source_configured, process_env as env};
 use taskgate_tests::dynamodb_local::{DynamoDbLocal, REGION};
 use taskgate_tests::{ISSUER, hs256_token, now, repo_path};
 
 /// The user the printed development token is for.
 const DEMO_USER: &str = "demo-user";
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
-}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -55,10 +52,7 @@ async fn main() -> ExitCode {
             command.env(name, value);
         }
     }
-    let auth_configured = ["AUTH_JWKS_URL", "AUTH_JWKS", "AUTH_HS256_SECRET"]
-        .iter()
-        .any(|name| env(name).is_some());
-    if !auth_configured {
+    if !key_source_configured(env) {
         let secret = format!("{}{}", ulid::Ulid::new(), ulid::Ulid::new());
         let claims = json!({
             "sub": DEMO_USER, "iss": ISSUER, "aud": ISSUER, "iat": now(), "exp": now() + 12 * 3600,
