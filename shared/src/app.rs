@@ -3,7 +3,8 @@
 use std::sync::{Arc, Mutex};
 
 use crate::auth::Authenticator;
-use crate::config::{Config, ConfigError};
+use crate::aws;
+use crate::config::{Config, ConfigError, KeySource};
 use crate::tasks::dynamodb::DynamoDbStore;
 use crate::tasks::memory::MemoryStore;
 use crate::tasks::{TaskId, TaskStore};
@@ -25,11 +26,18 @@ impl App {
     }
 
     /// Builds the app from configuration: DynamoDB when `TASKS_TABLE` is set, else in memory.
+    /// The AWS settings are loaded once, when DynamoDB or Secrets Manager needs them.
     pub async fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        let authenticator = Authenticator::new(&config.auth).await?;
-        let store: Arc<dyn TaskStore> = match &config.tasks_table {
-            Some(table) => Arc::new(DynamoDbStore::from_env(table).await?),
-            None => {
+        let needs_aws = config.tasks_table.is_some()
+            || matches!(config.auth.keys, KeySource::Hs256SecretId { .. });
+        let aws = match needs_aws {
+            true => Some(aws::load(aws::sdk_config_loader()).await?),
+            false => None,
+        };
+        let authenticator = Authenticator::with_aws(&config.auth, aws.as_ref()).await?;
+        let store: Arc<dyn TaskStore> = match (&config.tasks_table, &aws) {
+            (Some(table), Some(aws)) => Arc::new(DynamoDbStore::connect(aws, table).await),
+            _ => {
                 tracing::warn!("TASKS_TABLE is not set: tasks are kept in memory and lost on exit");
                 Arc::new(MemoryStore::new())
             }

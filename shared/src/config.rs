@@ -1,6 +1,10 @@
 //! Environment -> [`Config`], parsed once at cold start. Every error names the variable.
 
+use std::net::IpAddr;
 use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+use url::{Host, Url};
 
 /// Most leeway allowed for clock skew.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
@@ -50,8 +54,9 @@ impl std::fmt::Debug for AuthConfig {
 /// Where the verification keys come from.
 #[derive(Clone)]
 pub enum KeySource {
-    /// `AUTH_JWKS_URL`: fetched, cached and refreshed (Better Auth serves `/api/auth/jwks`).
-    JwksUrl(String),
+    /// `AUTH_JWKS_URL`: fetched, cached for a bounded time and refreshed (Better Auth serves
+    /// `/api/auth/jwks`).
+    JwksUrl { url: Url, refresh: RefreshPolicy },
     /// `AUTH_JWKS`: the JSON inline; no network at all.
     JwksInline(String),
     /// `AUTH_HS256_SECRET` and optionally `AUTH_HS256_PREVIOUS_SECRET`.
@@ -59,16 +64,81 @@ pub enum KeySource {
         secret: Vec<u8>,
         previous: Option<Vec<u8>>,
     },
+    /// `AUTH_HS256_SECRET_ID`: a Secrets Manager secret (name or ARN), read at cold start and
+    /// re-read periodically; stage `AWSCURRENT` and, when present, `AWSPREVIOUS` verify.
+    Hs256SecretId { id: String, refresh: RefreshPolicy },
 }
 
 impl KeySource {
+    /// JWKS mode on `url`, with the default [`RefreshPolicy::JWKS`].
+    pub fn jwks_url(url: Url) -> Self {
+        KeySource::JwksUrl {
+            url,
+            refresh: RefreshPolicy::JWKS,
+        }
+    }
+
+    /// HS256 mode on the Secrets Manager secret `id`, with the default [`RefreshPolicy::SECRET`].
+    pub fn hs256_secret_id(id: String) -> Self {
+        KeySource::Hs256SecretId {
+            id,
+            refresh: RefreshPolicy::SECRET,
+        }
+    }
+
     /// A name for logs; never the key material.
     pub fn mode(&self) -> &'static str {
         match self {
-            KeySource::JwksUrl(_) => "jwks_url",
+            KeySource::JwksUrl { .. } => "jwks_url",
             KeySource::JwksInline(_) => "jwks_inline",
             KeySource::Hs256 { .. } => "hs256",
+            KeySource::Hs256SecretId { .. } => "hs256_secrets_manager",
         }
+    }
+}
+
+/// How long keys fetched from a remote source are trusted, and how often they may be fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshPolicy {
+    /// How long fetched keys are trusted when the source says nothing (`Cache-Control`).
+    pub max_age: Duration,
+    /// The shortest and longest `Cache-Control: max-age` honoured; others are clamped.
+    pub min_max_age: Duration,
+    pub max_max_age: Duration,
+    /// Shortest time between two fetches that a failed fetch, an unknown `kid` or an unknown
+    /// signature causes; concurrent requests share one fetch.
+    pub cooldown: Duration,
+    /// How long the last good keys keep verifying past their max age while every refresh
+    /// fails; past it, requests are 503.
+    pub stale_for: Duration,
+}
+
+impl RefreshPolicy {
+    /// A JWKS: 10 minutes unless `Cache-Control: max-age` says otherwise (1 minute to 1 hour),
+    /// refreshed at most every 30 s, last good keys kept at most 1 hour past their max age.
+    pub const JWKS: Self = Self {
+        max_age: Duration::from_secs(10 * 60),
+        min_max_age: Duration::from_secs(60),
+        max_max_age: Duration::from_secs(60 * 60),
+        cooldown: Duration::from_secs(30),
+        stale_for: Duration::from_secs(60 * 60),
+    };
+
+    /// A Secrets Manager secret: re-read every 5 minutes, and at most every 30 s when a token's
+    /// signature matches no secret; last good secrets kept at most 1 hour past that.
+    pub const SECRET: Self = Self {
+        max_age: Duration::from_secs(5 * 60),
+        min_max_age: Duration::from_secs(5 * 60),
+        max_max_age: Duration::from_secs(5 * 60),
+        cooldown: Duration::from_secs(30),
+        stale_for: Duration::from_secs(60 * 60),
+    };
+
+    /// How long keys are trusted, given the max age their source asked for.
+    pub fn trusted_for(&self, requested: Option<Duration>) -> Duration {
+        requested.map_or(self.max_age, |age| {
+            age.clamp(self.min_max_age, self.max_max_age)
+        })
     }
 }
 
@@ -146,7 +216,12 @@ impl AuthConfig {
 }
 
 /// The variables that select a key source; exactly one must be set.
-const KEY_SOURCE_VARIABLES: [&str; 3] = ["AUTH_JWKS_URL", "AUTH_JWKS", "AUTH_HS256_SECRET"];
+const KEY_SOURCE_VARIABLES: [&str; 4] = [
+    "AUTH_JWKS_URL",
+    "AUTH_JWKS",
+    "AUTH_HS256_SECRET",
+    "AUTH_HS256_SECRET_ID",
+];
 
 /// Whether any key-source variable is set (else tools may offer a development mode).
 pub fn key_source_configured(env: impl Fn(&str) -> Option<String>) -> bool {
@@ -154,48 +229,81 @@ pub fn key_source_configured(env: impl Fn(&str) -> Option<String>) -> bool {
 }
 
 fn key_source(env: impl Fn(&str) -> Option<String>) -> Result<KeySource, ConfigError> {
-    let url = env("AUTH_JWKS_URL");
-    let inline = env("AUTH_JWKS");
-    let secret = env("AUTH_HS256_SECRET");
-    match (url, inline, secret) {
-        (Some(url), None, None) => jwks_url(url).map(KeySource::JwksUrl),
-        (None, Some(json), None) => Ok(KeySource::JwksInline(json)),
-        (None, None, Some(secret)) => Ok(KeySource::Hs256 {
-            secret: hs256_secret("AUTH_HS256_SECRET", secret)?,
-            previous: env("AUTH_HS256_PREVIOUS_SECRET")
-                .map(|s| hs256_secret("AUTH_HS256_PREVIOUS_SECRET", s))
+    let set: Vec<&str> = KEY_SOURCE_VARIABLES
+        .into_iter()
+        .filter(|name| env(name).is_some())
+        .collect();
+    let previous = env("AUTH_HS256_PREVIOUS_SECRET");
+    let value = |name| env(name).unwrap_or_default();
+    match set.as_slice() {
+        ["AUTH_JWKS_URL"] => jwks_url(&value("AUTH_JWKS_URL")).map(KeySource::jwks_url),
+        ["AUTH_JWKS"] => Ok(KeySource::JwksInline(value("AUTH_JWKS"))),
+        ["AUTH_HS256_SECRET"] => Ok(KeySource::Hs256 {
+            secret: hs256_secret("AUTH_HS256_SECRET", value("AUTH_HS256_SECRET").into_bytes())?,
+            previous: previous
+                .map(|s| hs256_secret("AUTH_HS256_PREVIOUS_SECRET", s.into_bytes()))
                 .transpose()?,
         }),
-        (None, None, None) => Err(ConfigError::new(
-            "AUTH_JWKS_URL",
-            "no verification keys: set AUTH_JWKS_URL (recommended), AUTH_JWKS or AUTH_HS256_SECRET",
+        ["AUTH_HS256_SECRET_ID"] if previous.is_some() => Err(ConfigError::new(
+            "AUTH_HS256_PREVIOUS_SECRET",
+            "is not used with AUTH_HS256_SECRET_ID: the secret's AWSPREVIOUS stage verifies during a rotation",
         )),
-        _ => Err(ConfigError::new(
+        ["AUTH_HS256_SECRET_ID"] => Ok(KeySource::hs256_secret_id(value("AUTH_HS256_SECRET_ID"))),
+        [] => Err(ConfigError::new(
             "AUTH_JWKS_URL",
-            "set exactly one of AUTH_JWKS_URL, AUTH_JWKS and AUTH_HS256_SECRET",
+            "no verification keys: set AUTH_JWKS_URL (recommended), AUTH_JWKS, AUTH_HS256_SECRET_ID or AUTH_HS256_SECRET",
+        )),
+        [first, ..] => Err(ConfigError::new(
+            first,
+            format!(
+                "set exactly one of {}; found {}",
+                KEY_SOURCE_VARIABLES.join(", "),
+                set.join(" and ")
+            ),
         )),
     }
 }
 
-/// The JWKS URL must be https, except on loopback for local development.
-fn jwks_url(url: String) -> Result<String, ConfigError> {
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|prefix| {
-            url.strip_prefix(prefix)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
-        });
-    if url.starts_with("https://") || loopback {
-        Ok(url)
-    } else {
-        Err(ConfigError::new(
-            "AUTH_JWKS_URL",
-            "must be an https:// URL (http:// only on loopback)",
-        ))
+/// The JWKS URL, parsed: https, or http only when the host is a loopback address (local
+/// development); no user info, no fragment.
+fn jwks_url(raw: &str) -> Result<Url, ConfigError> {
+    let error = |reason: &str| ConfigError::new("AUTH_JWKS_URL", reason);
+    let url = Url::parse(raw).map_err(|e| error(&format!("is not a URL: {e}")))?;
+    let loopback = match url.host() {
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(error("must not carry user info (user:password@)"));
     }
+    if url.fragment().is_some() {
+        return Err(error("must not have a #fragment"));
+    }
+    if !(url.scheme() == "https" || url.scheme() == "http" && loopback) {
+        return Err(error(
+            "must be an https:// URL (http:// only on a loopback host)",
+        ));
+    }
+    if HeaderValue::from_str(url.as_str()).is_err() {
+        return Err(error("is not a valid request URL"));
+    }
+    Ok(url)
 }
 
-fn hs256_secret(variable: &'static str, secret: String) -> Result<Vec<u8>, ConfigError> {
+/// The URL as logs show it: scheme, host, port and path; never user info or a query.
+pub fn loggable_url(url: &Url) -> String {
+    format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port().map(|p| format!(":{p}")).unwrap_or_default()
+    ) + url.path()
+}
+
+/// An HS256 secret, whatever its source: at least 32 bytes, and not a published default.
+pub fn hs256_secret(variable: &'static str, secret: Vec<u8>) -> Result<Vec<u8>, ConfigError> {
     if secret.len() < MIN_HS256_SECRET_BYTES {
         return Err(ConfigError::new(
             variable,
@@ -205,13 +313,16 @@ fn hs256_secret(variable: &'static str, secret: String) -> Result<Vec<u8>, Confi
             ),
         ));
     }
-    if KNOWN_DEFAULT_SECRETS.contains(&secret.as_str()) {
+    if KNOWN_DEFAULT_SECRETS
+        .iter()
+        .any(|known| known.as_bytes() == secret)
+    {
         return Err(ConfigError::new(
             variable,
             "is Better Auth's built-in default secret, which anyone can read; generate one with `openssl rand -base64 32`",
         ));
     }
-    Ok(secret.into_bytes())
+    Ok(secret)
 }
 
 fn leeway(raw: Option<String>) -> Result<Duration, ConfigError> {
@@ -289,26 +400,99 @@ mod tests {
         assert!(error(&both).reason.contains("exactly one"));
     }
 
+    fn jwks_url_error(url: &str) -> String {
+        let err = error(&[ISS[0], ISS[1], ("AUTH_JWKS_URL", url)]);
+        assert_eq!(err.variable, "AUTH_JWKS_URL", "{url}");
+        err.reason
+    }
+
     #[test]
     fn jwks_url_must_be_https_off_loopback() {
-        let vars = [
+        for url in [
+            "https://auth.example.com/api/auth/jwks",
+            "http://localhost:3000/api/auth/jwks",
+            "http://127.0.0.1:3000/api/auth/jwks",
+            "http://[::1]:3000/api/auth/jwks",
+        ] {
+            let config = Config::from_lookup(lookup(&[ISS[0], ISS[1], ("AUTH_JWKS_URL", url)]));
+            assert!(config.is_ok(), "{url}");
+        }
+        for url in [
+            "http://auth.example.com/jwks",
+            "http://localhost.evil.com/jwks",
+            "http://127.0.0.1.evil.com/jwks",
+            "ftp://localhost/jwks",
+            "localhost:3000/jwks",
+        ] {
+            assert!(jwks_url_error(url).contains("https"), "{url}");
+        }
+    }
+
+    #[test]
+    fn jwks_url_has_no_user_info_or_fragment() {
+        for url in [
+            "http://localhost:1@evil.example/jwks",
+            "https://user:pass@auth.example.com/jwks",
+        ] {
+            assert!(jwks_url_error(url).contains("user info"), "{url}");
+        }
+        assert!(jwks_url_error("https://auth.example.com/jwks#k").contains("fragment"));
+        assert!(jwks_url_error("not a url").contains("not a URL"));
+    }
+
+    #[test]
+    fn logs_show_the_url_without_query() {
+        let url = Url::parse("https://auth.example.com:8443/api/auth/jwks?key=x").unwrap();
+        assert_eq!(
+            loggable_url(&url),
+            "https://auth.example.com:8443/api/auth/jwks"
+        );
+    }
+
+    #[test]
+    fn the_secret_comes_from_one_place() {
+        let both = [
             ISS[0],
             ISS[1],
-            ("AUTH_JWKS_URL", "http://auth.example.com/jwks"),
+            ("AUTH_HS256_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("AUTH_HS256_SECRET_ID", "taskgate/hs256"),
         ];
-        assert_eq!(error(&vars).variable, "AUTH_JWKS_URL");
-        let local = [
+        let err = error(&both);
+        assert!(
+            err.reason
+                .contains("AUTH_HS256_SECRET and AUTH_HS256_SECRET_ID"),
+            "{err}"
+        );
+        let with_previous = [
             ISS[0],
             ISS[1],
-            ("AUTH_JWKS_URL", "http://localhost:3000/api/auth/jwks"),
+            ("AUTH_HS256_SECRET_ID", "taskgate/hs256"),
+            (
+                "AUTH_HS256_PREVIOUS_SECRET",
+                "0123456789abcdef0123456789abcdef",
+            ),
         ];
-        assert!(Config::from_lookup(lookup(&local)).is_ok());
-        let tricky = [
-            ISS[0],
-            ISS[1],
-            ("AUTH_JWKS_URL", "http://localhost.evil.com/jwks"),
-        ];
-        assert_eq!(error(&tricky).variable, "AUTH_JWKS_URL");
+        assert_eq!(error(&with_previous).variable, "AUTH_HS256_PREVIOUS_SECRET");
+        let config =
+            Config::from_lookup(lookup(&[ISS[0], ISS[1], ("AUTH_HS256_SECRET_ID", "arn:x")]))
+                .unwrap();
+        assert!(matches!(
+            config.auth.keys,
+            KeySource::Hs256SecretId { ref id, refresh } if id == "arn:x" && refresh == RefreshPolicy::SECRET
+        ));
+    }
+
+    #[test]
+    fn a_requested_max_age_is_clamped() {
+        let policy = RefreshPolicy::JWKS;
+        assert_eq!(policy.trusted_for(None), policy.max_age);
+        assert_eq!(policy.trusted_for(Some(Duration::ZERO)), policy.min_max_age);
+        assert_eq!(
+            policy.trusted_for(Some(Duration::from_secs(86_400))),
+            policy.max_max_age
+        );
+        let five = Duration::from_secs(300);
+        assert_eq!(policy.trusted_for(Some(five)), five);
     }
 
     #[test]

@@ -176,6 +176,9 @@ async fn authenticate(app: &App, request: &Request) -> Result<Claims, Problem> {
     };
     match &result {
         Ok(claims) => tracing::debug!(outcome = "accepted", sub = %claims.sub, "auth"),
+        Err(AuthError::KeysUnavailable) => {
+            tracing::error!(outcome = "unavailable", reason = "keys_unavailable", "auth")
+        }
         Err(error) => tracing::info!(outcome = "rejected", reason = error.reason(), "auth"),
     }
     Ok(result?)

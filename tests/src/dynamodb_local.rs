@@ -20,7 +20,8 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 use serde_norway::Value;
-use taskgate::tasks::dynamodb::{DynamoDbStore, sdk_config_loader};
+use taskgate::aws::sdk_config_loader;
+use taskgate::tasks::dynamodb::DynamoDbStore;
 
 use crate::repo_path;
 

@@ -2,6 +2,8 @@
 //! handlers, event fixtures from `events/`.
 
 pub mod dynamodb_local;
+pub mod jwks_server;
+pub mod moto;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

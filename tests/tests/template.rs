@@ -140,8 +140,11 @@ fn each_function_may_call_only_what_its_route_needs_on_the_table_only() {
         let policies = function["Properties"]["Policies"].as_sequence().unwrap();
         let mut actions = BTreeSet::new();
         for policy in policies {
-            // Only inline statements: no managed policies or SAM policy templates
-            // (e.g. DynamoDBCrudPolicy).
+            // Besides the HS256 secret's policy, only inline statements: no managed policies or
+            // SAM policy templates (e.g. DynamoDBCrudPolicy).
+            if is_secret_policy(policy) {
+                continue;
+            }
             let statements = policy["Statement"]
                 .as_sequence()
                 .unwrap_or_else(|| panic!("{id}: only inline policy statements"));
@@ -159,6 +162,11 @@ fn each_function_may_call_only_what_its_route_needs_on_the_table_only() {
                 }
             }
         }
+        assert_eq!(
+            policies.iter().filter(|p| is_secret_policy(p)).count(),
+            1,
+            "{id}: the HS256 secret's policy, in HS256 mode"
+        );
         let mut expected: BTreeSet<String> = needs(route).iter().map(|a| a.to_string()).collect();
         // The cold-start call that opens the connection.
         expected.insert("dynamodb:DescribeTable".into());
@@ -166,30 +174,60 @@ fn each_function_may_call_only_what_its_route_needs_on_the_table_only() {
     }
 }
 
+/// `!If [UseHs256Secret, !Ref ReadAuthSecretPolicy, !Ref AWS::NoValue]`.
+fn is_secret_policy(policy: &Value) -> bool {
+    tagged(policy).is_some_and(|(tag, choice)| {
+        tag == "!If"
+            && choice[0] == "UseHs256Secret"
+            && is_tagged(&choice[1], "!Ref", "ReadAuthSecretPolicy")
+            && is_tagged(&choice[2], "!Ref", "AWS::NoValue")
+    })
+}
+
 #[test]
-fn the_hs256_secret_is_only_ever_a_secrets_manager_reference() {
+fn the_functions_get_only_the_hs256_secrets_arn_and_may_read_only_that_secret() {
     let template = template();
     let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
-    let (tag, choice) = tagged(&variables["AUTH_HS256_SECRET"]).expect("!If");
-    assert_eq!(tag, "!If");
-    let choice = choice.as_sequence().unwrap();
-    assert_eq!(choice[0], "UseHs256Secret");
-    let (tag, reference) = tagged(&choice[1]).expect("!Sub");
-    assert_eq!(tag, "!Sub");
     assert!(
-        reference
-            .as_str()
-            .unwrap()
-            .starts_with("{{resolve:secretsmanager:${AuthHs256SecretId}"),
-        "{reference:?}"
+        variables.get("AUTH_HS256_SECRET").is_none(),
+        "the secret's value is never in the configuration"
     );
+    let (tag, choice) = tagged(&variables["AUTH_HS256_SECRET_ID"]).expect("!If");
+    assert_eq!(tag, "!If");
+    assert_eq!(choice[0], "UseHs256Secret");
+    assert!(is_tagged(&choice[1], "!Ref", "AuthHs256SecretArn"));
     assert!(is_tagged(&choice[2], "!Ref", "AWS::NoValue"));
+
+    let policy = &template["Resources"]["ReadAuthSecretPolicy"];
+    assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy");
+    assert_eq!(policy["Condition"], "UseHs256Secret");
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let [read, decrypt] = statements.as_slice() else {
+        panic!("two statements: {statements:?}");
+    };
+    assert_eq!(read["Effect"], "Allow");
+    assert_eq!(read["Action"], "secretsmanager:GetSecretValue");
+    assert!(is_tagged(&read["Resource"], "!Ref", "AuthHs256SecretArn"));
+    let (tag, choice) = tagged(decrypt).expect("!If");
+    assert_eq!(tag, "!If");
+    assert_eq!(choice[0], "UseSecretKmsKey");
+    assert_eq!(choice[1]["Action"], "kms:Decrypt");
+    assert!(is_tagged(
+        &choice[1]["Resource"],
+        "!Ref",
+        "AuthHs256SecretKmsKeyArn"
+    ));
+    assert!(tagged(&choice[1]["Condition"]["StringEquals"]["kms:ViaService"]).is_some());
+    assert!(is_tagged(&choice[2], "!Ref", "AWS::NoValue"));
+
     // No parameter carries a secret value itself.
     let parameters = template["Parameters"].as_mapping().unwrap();
     for (name, parameter) in parameters {
         let name = name.as_str().unwrap();
         assert!(
-            !name.to_lowercase().contains("secret") || name.ends_with("SecretId"),
+            !name.to_lowercase().contains("secret") || name.ends_with("Arn"),
             "{name}"
         );
         assert!(parameter["Type"].as_str().is_some(), "{name}");
@@ -199,6 +237,8 @@ fn the_hs256_secret_is_only_ever_a_secrets_manager_reference() {
         "AuthIssuer",
         "AuthAudience",
         "AllowedOrigins",
+        "AuthHs256SecretArn",
+        "AuthHs256SecretKmsKeyArn",
     ] {
         assert!(parameters.contains_key(name), "{name}");
     }

@@ -1,109 +1,134 @@
-//! A JWKS fetched over HTTPS and cached: an unknown `kid` triggers at most one refresh per
-//! cooldown, single-flight; a failed refresh keeps the last good keys.
+//! A JWKS fetched over HTTPS: bounded in time (2 s) and size (150 KB), no redirects, trusted
+//! for its `Cache-Control: max-age` within the policy's bounds.
 
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use async_trait::async_trait;
+use headers::{CacheControl, HeaderMapExt};
+use url::Url;
+
+use super::AuthError;
 use super::keys::KeySet;
+use super::refresh::{Fetched, KeyFetcher};
+use crate::config::loggable_url;
 
-/// Shortest time between two fetches.
-pub const REFRESH_COOLDOWN: Duration = Duration::from_secs(30);
 /// Longest a fetch may take.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Largest JWKS document accepted.
 pub const MAX_JWKS_BYTES: usize = 150 * 1024;
 
-/// The keys served at a JWKS URL.
-pub struct RemoteJwks {
-    url: String,
-    client: reqwest::Client,
-    keys: RwLock<Arc<KeySet>>,
-    /// When the last fetch started; held across a fetch so concurrent misses wait for it.
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+/// Why a JWKS fetch failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    #[error("request failed: {0}")]
+    Request(#[source] reqwest::Error),
+    #[error("status {0}")]
+    Status(reqwest::StatusCode),
+    #[error("larger than {MAX_JWKS_BYTES} bytes")]
+    TooLarge,
+    #[error("{0}")]
+    Keys(String),
 }
 
-impl RemoteJwks {
-    /// A cache for `url`, primed by one fetch (bounded by the fetch timeout). When that fetch
-    /// fails, the first request tries again.
-    pub async fn prefetched(url: String) -> Result<Self, String> {
+/// The keys served at a JWKS URL.
+pub struct JwksUrl {
+    url: Url,
+    loggable: String,
+    client: reqwest::Client,
+}
+
+impl JwksUrl {
+    /// A fetcher for `url`; builds its HTTP client (no network call).
+    pub fn new(url: Url) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .connect_timeout(FETCH_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        let jwks = Self {
+        Ok(Self {
+            loggable: loggable_url(&url),
             url,
             client,
-            keys: RwLock::new(Arc::new(KeySet::default())),
-            last_fetch: tokio::sync::Mutex::new(None),
-        };
-        if jwks.fetch_and_store().await {
-            *jwks.last_fetch.lock().await = Some(Instant::now());
-        }
-        Ok(jwks)
+        })
     }
 
-    /// The cached keys.
-    pub fn keys(&self) -> Arc<KeySet> {
-        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Fetches the JWKS again unless a fetch started within the cooldown; waits for a fetch
-    /// already under way instead of starting another. Returns the keys it then holds.
-    pub async fn refresh(&self) -> Arc<KeySet> {
-        let mut last_fetch = self.last_fetch.lock().await;
-        if last_fetch.is_some_and(|at| at.elapsed() < REFRESH_COOLDOWN) {
-            return self.keys();
-        }
-        *last_fetch = Some(Instant::now());
-        self.fetch_and_store().await;
-        self.keys()
-    }
-
-    /// Fetches and, when that works, replaces the cached keys. Never panics; logs failures.
-    async fn fetch_and_store(&self) -> bool {
-        match self.fetch().await {
-            Ok(keys) => {
-                *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
-                tracing::info!(url = %self.url, "JWKS fetched");
-                true
-            }
-            Err(reason) => {
-                tracing::warn!(url = %self.url, reason, "JWKS fetch failed; keeping the last good keys");
-                false
-            }
-        }
-    }
-
-    async fn fetch(&self) -> Result<KeySet, String> {
+    async fn fetch_jwks(&self) -> Result<Fetched, JwksError> {
         let mut response = self
             .client
-            .get(&self.url)
+            .get(self.url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| format!("request failed: {e}"))?;
+            .map_err(|e| JwksError::Request(e.without_url()))?;
         if !response.status().is_success() {
-            return Err(format!("status {}", response.status()));
+            return Err(JwksError::Status(response.status()));
         }
         if response
             .content_length()
             .is_some_and(|len| len > MAX_JWKS_BYTES as u64)
         {
-            return Err(format!("larger than {MAX_JWKS_BYTES} bytes"));
+            return Err(JwksError::TooLarge);
         }
+        let max_age = max_age(response.headers());
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| format!("reading the body failed: {e}"))?
+            .map_err(|e| JwksError::Request(e.without_url()))?
         {
             if body.len() + chunk.len() > MAX_JWKS_BYTES {
-                return Err(format!("larger than {MAX_JWKS_BYTES} bytes"));
+                return Err(JwksError::TooLarge);
             }
             body.extend_from_slice(&chunk);
         }
-        KeySet::from_jwks(&body)
+        let keys = KeySet::from_jwks(&body).map_err(JwksError::Keys)?;
+        Ok(Fetched { keys, max_age })
+    }
+}
+
+/// How long the response may be cached: `max-age`, or zero for `no-store` / `no-cache`.
+fn max_age(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let cache_control: CacheControl = headers.typed_get()?;
+    if cache_control.no_store() || cache_control.no_cache() {
+        return Some(Duration::ZERO);
+    }
+    cache_control.max_age()
+}
+
+#[async_trait]
+impl KeyFetcher for JwksUrl {
+    async fn fetch(&self) -> Result<Fetched, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(self.fetch_jwks().await?)
+    }
+
+    fn describe(&self) -> &str {
+        &self.loggable
+    }
+
+    /// A token whose `kid` names no key we hold may name a key the issuer published since.
+    fn may_be_newer(&self, error: &AuthError) -> bool {
+        *error == AuthError::UnknownKey
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{CACHE_CONTROL, HeaderMap, HeaderValue};
+
+    fn age(value: &str) -> Option<Duration> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CACHE_CONTROL, HeaderValue::from_str(value).unwrap());
+        max_age(&headers)
+    }
+
+    #[test]
+    fn cache_control_sets_the_max_age() {
+        assert_eq!(age("public, max-age=300"), Some(Duration::from_secs(300)));
+        assert_eq!(age("no-store"), Some(Duration::ZERO));
+        assert_eq!(age("no-cache, max-age=300"), Some(Duration::ZERO));
+        assert_eq!(age("public"), None);
+        assert_eq!(max_age(&HeaderMap::new()), None);
     }
 }

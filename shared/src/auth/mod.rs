@@ -6,18 +6,25 @@ mod claims;
 mod json;
 mod jwks;
 mod keys;
+mod refresh;
+mod secret;
 mod token;
 
 use std::sync::Arc;
 
+use aws_config::SdkConfig;
+
 pub use claims::Claims;
 
 use crate::config::{AuthConfig, ConfigError, KeySource};
-use jwks::RemoteJwks;
+use jwks::JwksUrl;
 use keys::KeySet;
+use refresh::RefreshingKeys;
+use secret::SecretsManagerSecret;
 use token::Token;
 
-/// Why a request is not authenticated. Every variant is a 401; `reason` is its log code.
+/// Why a request is not authenticated: a 401, except [`AuthError::KeysUnavailable`] (503: the
+/// client did nothing wrong). `reason` is its log code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("the request has no bearer token")]
@@ -52,6 +59,8 @@ pub enum AuthError {
     WrongIssuer,
     #[error("the token is not meant for this API")]
     WrongAudience,
+    #[error("the verification keys cannot be fetched right now")]
+    KeysUnavailable,
 }
 
 impl AuthError {
@@ -74,6 +83,7 @@ impl AuthError {
             AuthError::IssuedInFuture => "issued_in_future",
             AuthError::WrongIssuer => "wrong_issuer",
             AuthError::WrongAudience => "wrong_audience",
+            AuthError::KeysUnavailable => "keys_unavailable",
         }
     }
 }
@@ -88,23 +98,51 @@ pub struct Authenticator {
 
 enum Keys {
     Fixed(Arc<KeySet>),
-    Remote(RemoteJwks),
+    Refreshing(RefreshingKeys),
 }
 
 impl Authenticator {
-    /// Builds the verifier. With a JWKS URL, fetches the keys once, bounded by a 2 s timeout.
+    /// Builds the verifier; see [`Authenticator::with_aws`]. A Secrets Manager key source loads
+    /// the AWS settings from the environment.
     pub async fn new(config: &AuthConfig) -> Result<Self, ConfigError> {
+        Self::with_aws(config, None).await
+    }
+
+    /// Builds the verifier, on `aws` (the settings the app shares) when its keys are in Secrets
+    /// Manager. A JWKS URL is fetched once, bounded by a 2 s timeout (a failure is retried by
+    /// the first request); a secret is read once, and a failure stops the start.
+    pub async fn with_aws(
+        config: &AuthConfig,
+        aws: Option<&SdkConfig>,
+    ) -> Result<Self, ConfigError> {
         let keys = match &config.keys {
             KeySource::Hs256 { secret, previous } => Keys::Fixed(Arc::new(
                 KeySet::hs256(secret, previous.as_deref())
                     .map_err(|reason| ConfigError::new("AUTH_HS256_SECRET", reason))?,
             )),
             KeySource::JwksInline(json) => Keys::Fixed(Arc::new(inline_jwks(json)?)),
-            KeySource::JwksUrl(url) => Keys::Remote(
-                RemoteJwks::prefetched(url.clone())
-                    .await
-                    .map_err(|reason| ConfigError::new("AUTH_JWKS_URL", reason))?,
-            ),
+            KeySource::JwksUrl { url, refresh } => {
+                let fetcher = JwksUrl::new(url.clone())
+                    .map_err(|reason| ConfigError::new("AUTH_JWKS_URL", reason))?;
+                Keys::Refreshing(RefreshingKeys::start(Box::new(fetcher), *refresh).await.0)
+            }
+            KeySource::Hs256SecretId { id, refresh } => {
+                let client = match aws {
+                    Some(aws) => aws_sdk_secretsmanager::Client::new(aws),
+                    None => aws_sdk_secretsmanager::Client::new(
+                        &crate::aws::load(crate::aws::sdk_config_loader()).await?,
+                    ),
+                };
+                let fetcher = SecretsManagerSecret::new(client, id.clone());
+                let (keys, primed) = RefreshingKeys::start(Box::new(fetcher), *refresh).await;
+                primed.map_err(|reason| {
+                    ConfigError::new(
+                        "AUTH_HS256_SECRET_ID",
+                        format!("cannot read the secret at start: {reason}"),
+                    )
+                })?;
+                Keys::Refreshing(keys)
+            }
         };
         Ok(Self {
             keys,
@@ -154,36 +192,41 @@ impl Authenticator {
         Ok(token)
     }
 
+    /// Checks the signature with the held keys; for remote keys, fetches them again first when
+    /// they are past their max age, and once more (per cooldown) when the token may be newer.
     async fn verify_signature(&self, token: &Token<'_>) -> Result<(), AuthError> {
-        let kid = token.header.kid.as_deref();
-        let mut keys = match &self.keys {
-            Keys::Fixed(keys) => keys.clone(),
-            Keys::Remote(remote) => remote.keys(),
-        };
-        if keys.candidates(kid).is_empty()
-            && let Keys::Remote(remote) = &self.keys
-        {
-            keys = remote.refresh().await;
+        match &self.keys {
+            Keys::Fixed(keys) => check_signature(keys, token),
+            Keys::Refreshing(remote) => match check_signature(&*remote.current().await?, token) {
+                Err(error) if remote.may_be_newer(&error) => {
+                    check_signature(&*remote.refreshed().await?, token)
+                }
+                checked => checked,
+            },
         }
-        let candidates = keys.candidates(kid);
-        if candidates.is_empty() {
-            return Err(AuthError::UnknownKey);
-        }
-        let matching: Vec<_> = candidates
-            .into_iter()
-            .filter(|key| key.algorithm == token.header.alg)
-            .collect();
-        if matching.is_empty() {
-            return Err(AuthError::AlgorithmMismatch);
-        }
-        if matching
-            .iter()
-            .any(|key| key.verifies(token.signing_input.as_bytes(), token.signature))
-        {
-            Ok(())
-        } else {
-            Err(AuthError::BadSignature)
-        }
+    }
+}
+
+/// Whether a key of `keys` bound to the token's algorithm verifies its signature.
+fn check_signature(keys: &KeySet, token: &Token<'_>) -> Result<(), AuthError> {
+    let candidates = keys.candidates(token.header.kid.as_deref());
+    if candidates.is_empty() {
+        return Err(AuthError::UnknownKey);
+    }
+    let matching: Vec<_> = candidates
+        .into_iter()
+        .filter(|key| key.algorithm == token.header.alg)
+        .collect();
+    if matching.is_empty() {
+        return Err(AuthError::AlgorithmMismatch);
+    }
+    if matching
+        .iter()
+        .any(|key| key.verifies(token.signing_input.as_bytes(), token.signature))
+    {
+        Ok(())
+    } else {
+        Err(AuthError::BadSignature)
     }
 }
 

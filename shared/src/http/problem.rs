@@ -100,11 +100,24 @@ impl Problem {
     }
 }
 
+/// Seconds a client should wait when the verification keys cannot be fetched: one refresh
+/// cooldown.
+const KEYS_RETRY_AFTER_SECS: &str = "30";
+
 impl From<AuthError> for Problem {
-    /// 401 with `WWW-Authenticate` per RFC 6750: no `error` when no token was sent.
+    /// 401 with `WWW-Authenticate` per RFC 6750: no `error` when no token was sent; 503 with
+    /// `Retry-After` when the keys cannot be fetched.
     fn from(error: AuthError) -> Self {
         let challenge = match error {
             AuthError::MissingToken => "Bearer",
+            AuthError::KeysUnavailable => {
+                return Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the token cannot be verified right now; retry shortly",
+                )
+                .with_header(RETRY_AFTER, HeaderValue::from_static(KEYS_RETRY_AFTER_SECS));
+            }
             _ => "Bearer error=\"invalid_token\"",
         };
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", error.to_string())

@@ -4,7 +4,6 @@
 //! `attacks.rs` runs each item as a test; `logs.rs` runs them all and reads the logs.
 
 pub mod keys;
-pub mod server;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -24,7 +23,7 @@ use taskgate_tests::{
 };
 
 use keys::{ATTACKER, SigningKey, TRUSTED, b64, sign, sign_raw};
-use server::JwksServer;
+use taskgate_tests::jwks_server::JwksServer;
 
 /// How the app under attack verifies tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,7 +278,9 @@ pub async fn item_04_embedded_keys() {
     let attacker_server = JwksServer::start(ATTACKER.jwks(), 0).await;
     let trusted_server = JwksServer::start(TRUSTED.jwks(), 0).await;
     let remote = spawn_app_with(
-        jwks_config(KeySource::JwksUrl(trusted_server.url.clone())),
+        jwks_config(KeySource::jwks_url(
+            trusted_server.url.parse().expect("URL"),
+        )),
         Arc::new(MemoryStore::new()),
     )
     .await;
@@ -338,7 +339,7 @@ pub async fn item_05_unknown_kid() {
     // that one refresh and no other.
     let server = JwksServer::start(TRUSTED.jwks(), 1).await;
     let app = spawn_app_with(
-        jwks_config(KeySource::JwksUrl(server.url.clone())),
+        jwks_config(KeySource::jwks_url(server.url.parse().expect("URL"))),
         Arc::new(MemoryStore::new()),
     )
     .await;

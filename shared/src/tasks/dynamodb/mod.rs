@@ -8,9 +8,7 @@ mod item;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, ConfigLoader};
+use aws_config::{ConfigLoader, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
@@ -63,44 +61,18 @@ pub struct DynamoDbStore {
     table: String,
 }
 
-/// The SDK settings the store runs with: the standard environment (region, credentials,
-/// `AWS_ENDPOINT_URL_DYNAMODB`), standard retries with short backoff, and timeouts well inside
-/// a Lambda function's: 1 s to connect, 2 s per attempt, 3 s per call with its retries.
-pub fn sdk_config_loader() -> ConfigLoader {
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(3))
-                .build(),
-        )
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(50))
-                .with_max_backoff(Duration::from_secs(1)),
-        )
-}
-
 impl DynamoDbStore {
-    /// The store for `table`, configured from the environment; see [`Self::from_loader`].
-    pub async fn from_env(table: &str) -> Result<Self, ConfigError> {
-        Self::from_loader(sdk_config_loader(), table).await
+    /// The store for `table` on the shared SDK settings: builds the client (no network call),
+    /// then primes the connection.
+    pub async fn connect(config: &SdkConfig, table: &str) -> Self {
+        let store = Self::new(Client::new(config), table);
+        store.prime().await;
+        store
     }
 
-    /// Builds the client once (no network call), then primes the connection.
+    /// The store for `table` with the settings of `loader`; see [`Self::connect`].
     pub async fn from_loader(loader: ConfigLoader, table: &str) -> Result<Self, ConfigError> {
-        let config = loader.load().await;
-        if config.region().is_none() {
-            return Err(ConfigError::new(
-                "AWS_REGION",
-                "is not set; the DynamoDB store needs a region (Lambda sets it)",
-            ));
-        }
-        let store = Self::new(Client::new(&config), table);
-        store.prime().await;
-        Ok(store)
+        Ok(Self::connect(&crate::aws::load(loader).await?, table).await)
     }
 
     /// A store on an existing client.

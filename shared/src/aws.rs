@@ -1,0 +1,42 @@
+//! The AWS SDK settings every client runs with, loaded once per cold start and shared by the
+//! DynamoDB store and the Secrets Manager key source.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+
+use crate::config::ConfigError;
+
+/// The standard environment (region, credentials, `AWS_ENDPOINT_URL_<SERVICE>`), standard
+/// retries with short backoff, and timeouts well inside a Lambda function's: 1 s to connect,
+/// 2 s per attempt, 3 s per call with its retries.
+pub fn sdk_config_loader() -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(3))
+                .build(),
+        )
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(50))
+                .with_max_backoff(Duration::from_secs(1)),
+        )
+}
+
+/// Loads the settings (no network call); a missing region is a configuration error.
+pub async fn load(loader: ConfigLoader) -> Result<SdkConfig, ConfigError> {
+    let config = loader.load().await;
+    if config.region().is_none() {
+        return Err(ConfigError::new(
+            "AWS_REGION",
+            "is not set; the AWS clients need a region (Lambda sets it)",
+        ));
+    }
+    Ok(config)
+}
