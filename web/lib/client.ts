@@ -1,0 +1,75 @@
+// The browser's side of the backend-for-frontend: calls /api/tasks and turns the API's
+// problem+json answers into words. No token ever passes through here.
+import type { Task, TaskPage } from "./types";
+
+export type { Task, TaskPage };
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const WORDS: Record<number, string> = {
+  400: "That was not accepted",
+  403: "You are not allowed to do that.",
+  404: "That task no longer exists.",
+  412: "This task was changed elsewhere. It has been reloaded: check it and try again.",
+  413: "That is too long.",
+  422: "That request was already sent with different content.",
+  429: "Too many requests. Wait a moment and try again.",
+  502: "The task service cannot be reached. Try again in a moment.",
+  503: "The task service is busy. Try again in a moment.",
+};
+
+async function request<T>(method: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}): Promise<{ data: T; etag: string | null }> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(`/api/tasks${path}`, {
+    method,
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    credentials: "same-origin",
+    cache: "no-store",
+  });
+  if (response.status === 401) {
+    window.location.assign("/sign-in");
+    throw new ApiError(401, "Your session has ended. Please sign in again.");
+  }
+  if (!response.ok) {
+    let detail = "";
+    try {
+      detail = ((await response.json()) as { detail?: string }).detail ?? "";
+    } catch {}
+    const words = WORDS[response.status] ?? "Something went wrong. Try again.";
+    throw new ApiError(response.status, response.status === 400 && detail ? `${words}: ${detail}` : words);
+  }
+  const data = response.status === 204 ? (undefined as T) : ((await response.json()) as T);
+  return { data, etag: response.headers.get("etag") };
+}
+
+function newKey(): string {
+  return typeof crypto.randomUUID === "function" ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+}
+
+const ifMatch = (task: Task) => ({ "if-match": `"${task.version}"` });
+
+export const tasks = {
+  list: (status: string, cursor?: string | null) => {
+    const query = new URLSearchParams({ status, limit: "20" });
+    if (cursor) query.set("cursor", cursor);
+    return request<TaskPage>("GET", `?${query}`).then((r) => r.data);
+  },
+  get: (id: string) => request<Task>("GET", `/${id}`).then((r) => r.data),
+  /** One key per submission: a double-click or a retry creates one task. */
+  create: (title: string, description: string | null, key = newKey()) =>
+    request<Task>("POST", "", { body: { title, description }, headers: { "idempotency-key": key } }).then((r) => r.data),
+  update: (task: Task, title: string, description: string | null) =>
+    request<Task>("PUT", `/${task.id}`, { body: { title, description }, headers: ifMatch(task) }).then((r) => r.data),
+  toggle: (task: Task) => request<Task>("PATCH", `/${task.id}/complete`, { headers: ifMatch(task) }).then((r) => r.data),
+  remove: (task: Task) => request<void>("DELETE", `/${task.id}`, { headers: ifMatch(task) }).then(() => undefined),
+  newKey,
+};

@@ -1,0 +1,227 @@
+// Test helpers: start the front end (`next start` of the build) and `taskgate-local` on free
+// loopback ports, wait until they answer, and stop them at the end (also on failure).
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SignJWT, decodeJwt } from "jose";
+
+export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const REPO_DIR = resolve(WEB_DIR, "..");
+export const API_BINARY = process.env.TASKGATE_LOCAL ?? join(REPO_DIR, "target", "debug", "taskgate-local");
+
+const children = new Set();
+process.on("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns true, at most `timeoutMs`; `what` names it in the failure. */
+export async function waitUntil(what, check, { timeoutMs = 30_000, intervalMs = 200 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
+}
+
+function start(name, command, args, env, cwd) {
+  const child = spawn(command, args, { cwd, env: { ...minimalEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  let output = "";
+  const keep = (chunk) => {
+    output = (output + chunk).slice(-20_000);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  child.on("exit", () => children.delete(child));
+  return {
+    child,
+    output: () => output,
+    failIfExited() {
+      if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}):\n${output}`);
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The parent's environment without anything that would configure the servers by accident. */
+function minimalEnv() {
+  const env = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(AUTH_|TASKS_TABLE|AWS_|BETTER_AUTH_|API_URL|DATABASE_URL|SQLITE_PATH|JWT_|JWKS_|PORT$)/.test(key)) continue;
+    env[key] = value;
+  }
+  return env;
+}
+
+/** Fails (never skips) when something the tests need is missing, with how to install it. */
+export function requireTools() {
+  if (!existsSync(join(WEB_DIR, "node_modules", "next", "package.json"))) {
+    throw new Error("web/node_modules is missing: run `npm ci` in web/ (or `scripts/install-test-deps.sh`)");
+  }
+  if (!existsSync(join(WEB_DIR, ".next", "BUILD_ID"))) {
+    throw new Error("the front end is not built: run `npm run build` in web/ (`npm test` builds it first)");
+  }
+  if (!existsSync(API_BINARY)) {
+    throw new Error(`taskgate-local is missing at ${API_BINARY}: run \`cargo build -p taskgate-local\` at the repository root`);
+  }
+}
+
+export const HS256_SECRET = "a-test-only-shared-secret-of-at-least-32-bytes!";
+
+/**
+ * The whole stack: the front end, then `taskgate-local` pointed at it. `mode` is "jwks" (the API
+ * fetches Better Auth's JWKS) or "hs256" (the front end mints tokens with a shared secret).
+ * The caller stops it (`after(() => stack?.stop())`, or `t.after`).
+ */
+export async function startStack({ mode = "jwks", webEnv = {}, apiEnv = {} } = {}) {
+  requireTools();
+  const [webPort, apiPort] = [await freePort(), await freePort()];
+  const baseURL = `http://127.0.0.1:${webPort}`;
+  const apiURL = `http://127.0.0.1:${apiPort}`;
+  const dataDir = mkdtempSync(join(tmpdir(), "taskgate-web-"));
+  const shared = { AUTH_ISSUER: baseURL, AUTH_AUDIENCE: baseURL, ...(mode === "hs256" ? { AUTH_HS256_SECRET: HS256_SECRET } : {}) };
+  const web = start(
+    "next start",
+    process.execPath,
+    [join(WEB_DIR, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(webPort), "-H", "127.0.0.1"],
+    {
+      ...shared,
+      BETTER_AUTH_URL: baseURL,
+      BETTER_AUTH_SECRET: "test-only-better-auth-secret-0123456789abcdef",
+      API_URL: apiURL,
+      SQLITE_PATH: join(dataDir, "auth.db"),
+      NEXT_TELEMETRY_DISABLED: "1",
+      AUTH_RATE_LIMIT: "off",
+      ...webEnv,
+    },
+    WEB_DIR,
+  );
+  const stopAll = async () => {
+    await Promise.all([web.stop(), api?.stop()]);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  let api;
+  try {
+    await waitUntil("the front end to serve its JWKS", async () => {
+      web.failIfExited();
+      return (await fetch(`${baseURL}/api/auth/jwks`)).ok;
+    });
+    const keys = mode === "jwks" ? { AUTH_JWKS_URL: `${baseURL}/api/auth/jwks` } : {};
+    api = start("taskgate-local", API_BINARY, [], { ...shared, ...keys, PORT: String(apiPort), RUST_LOG: "warn", ...apiEnv });
+    await waitUntil("taskgate-local to answer", async () => {
+      api.failIfExited();
+      return (await fetch(`${apiURL}/api/nobody/tasks`)).status === 401;
+    });
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  return { baseURL, apiURL, web, api, stop: stopAll };
+}
+
+/** A person using the app: a cookie jar and the calls a browser or a script would make. */
+export class Visitor {
+  cookies = new Map();
+
+  constructor(baseURL) {
+    this.baseURL = baseURL;
+  }
+
+  cookieHeader() {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+  }
+
+  async fetch(path, { method = "GET", headers = {}, body, origin = this.baseURL, redirect = "manual" } = {}) {
+    const h = new Headers(headers);
+    if (this.cookies.size) h.set("cookie", this.cookieHeader());
+    if (origin && method !== "GET") h.set("origin", origin);
+    if (body !== undefined && typeof body !== "string") {
+      h.set("content-type", "application/json");
+      body = JSON.stringify(body);
+    }
+    const response = await fetch(`${this.baseURL}${path}`, { method, headers: h, body, redirect });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair, ...attributes] = line.split(";");
+      const [name, value] = [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)];
+      if (attributes.some((a) => /^\s*max-age=0$/i.test(a)) || value === "") this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return response;
+  }
+
+  async signUp(name) {
+    const email = `${name.toLowerCase()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+    const response = await this.fetch("/api/auth/sign-up/email", {
+      method: "POST",
+      body: { name, email, password: "correct horse battery" },
+    });
+    if (!response.ok) throw new Error(`sign-up failed: ${response.status} ${await response.text()}`);
+    const { user } = await response.json();
+    this.user = user;
+    this.email = email;
+    return user;
+  }
+
+  /** A JWT from Better Auth's `/api/auth/token` (what a non-browser client would do). */
+  async token() {
+    const response = await this.fetch("/api/auth/token");
+    if (!response.ok) throw new Error(`token failed: ${response.status} ${await response.text()}`);
+    return (await response.json()).token;
+  }
+}
+
+/** An HS256 token as the front end mints it, for the HS256-mode tests. */
+export async function mintHs256(sub, issuer, { expiresIn = 900, iat = Math.floor(Date.now() / 1000), secret = HS256_SECRET } = {}) {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(sub)
+    .setIssuer(issuer)
+    .setAudience(issuer)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + expiresIn)
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** Calls the API directly with a bearer token. */
+export async function api(apiURL, token, method, path, { body, headers = {} } = {}) {
+  const h = new Headers(headers);
+  if (token) h.set("authorization", `Bearer ${token}`);
+  if (body !== undefined) h.set("content-type", "application/json");
+  const response = await fetch(`${apiURL}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, json: text ? JSON.parse(text) : undefined };
+}
+
+export function kid(token) {
+  return JSON.parse(Buffer.from(token.split(".")[0], "base64url").toString()).kid;
+}
+
+export { decodeJwt };
