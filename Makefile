@@ -6,9 +6,11 @@ dev:
 	cargo run -p taskgate-local
 
 ## test: everything CI runs: formatting, clippy, every Rust test (installs Java, DynamoDB Local,
-## Chromium and web/'s packages first), then the front end's tests against the real binary
+## moto, Chromium and web/'s packages first), the template's IAM policies evaluated by
+## iam-simulate (tests/iam/), then the front end's tests against the real binary
 test: test-deps check
 	cargo test --workspace --all-targets
+	node --test tests/iam/
 	cd web && npm test
 
 ## web-test: web/ built (`next build`, which type-checks), `tsc`, then its tests: the API end to end

@@ -11,9 +11,10 @@ use axum::http::{HeaderValue, Method, header};
 use axum::response::Response as HttpResponse;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, tracing};
-use taskgate::config::{Config, ConfigError, key_source_configured, process_env};
+use taskgate::config::{Config, ConfigError, isolation, key_source_configured, process_env};
 use taskgate::http::Problem;
 use taskgate::http::request::from_http;
+use taskgate::http::routes::ROUTES;
 use taskgate::{App, handlers};
 use tower_http::cors::CorsLayer;
 
@@ -53,14 +54,16 @@ async fn main() {
 async fn build_app() -> Result<(App, Option<String>), ConfigError> {
     if key_source_configured(process_env) {
         let config = Config::from_env()?;
-        return Ok((App::from_config(&config).await?, None));
+        return Ok((App::from_config(&config, &ROUTES).await?, None));
     }
     let (auth, token) = dev_mode::dev_auth(process_env)?;
+    let tasks_table = process_env("TASKS_TABLE");
     let config = Config {
         auth,
-        tasks_table: process_env("TASKS_TABLE"),
+        isolation: isolation(process_env, tasks_table.is_some())?,
+        tasks_table,
     };
-    Ok((App::from_config(&config).await?, Some(token)))
+    Ok((App::from_config(&config, &ROUTES).await?, Some(token)))
 }
 
 /// Browsers on `CORS_ALLOWED_ORIGINS` (comma-separated; default the Next.js dev server) may

@@ -2,10 +2,11 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::Route;
 use crate::auth::Authenticator;
 use crate::aws;
-use crate::config::{Config, ConfigError, KeySource};
-use crate::tasks::dynamodb::DynamoDbStore;
+use crate::config::{Config, ConfigError, DataIsolation, KeySource};
+use crate::tasks::dynamodb::{DynamoDbStore, TenantClients};
 use crate::tasks::memory::MemoryStore;
 use crate::tasks::{TaskId, TaskStore};
 
@@ -25,9 +26,10 @@ impl App {
         }
     }
 
-    /// Builds the app from configuration: DynamoDB when `TASKS_TABLE` is set, else in memory.
+    /// Builds the app that serves `routes` from configuration: DynamoDB when `TASKS_TABLE` is
+    /// set, else in memory; in `iam` isolation, per-user credentials narrowed to those routes.
     /// The AWS settings are loaded once, when DynamoDB or Secrets Manager needs them.
-    pub async fn from_config(config: &Config) -> Result<Self, ConfigError> {
+    pub async fn from_config(config: &Config, routes: &[Route]) -> Result<Self, ConfigError> {
         let needs_aws = config.tasks_table.is_some()
             || matches!(config.auth.keys, KeySource::Hs256SecretId { .. });
         let aws = match needs_aws {
@@ -36,7 +38,15 @@ impl App {
         };
         let authenticator = Authenticator::with_aws(&config.auth, aws.as_ref()).await?;
         let store: Arc<dyn TaskStore> = match (&config.tasks_table, &aws) {
-            (Some(table), Some(aws)) => Arc::new(DynamoDbStore::connect(aws, table).await),
+            (Some(table), Some(aws)) => {
+                let store = DynamoDbStore::connect(aws, table).await;
+                Arc::new(match &config.isolation {
+                    DataIsolation::Iam { tenant_role_arn } => {
+                        store.isolated(TenantClients::new(aws, tenant_role_arn, routes))
+                    }
+                    DataIsolation::App => store,
+                })
+            }
             _ => {
                 tracing::warn!("TASKS_TABLE is not set: tasks are kept in memory and lost on exit");
                 Arc::new(MemoryStore::new())
@@ -49,15 +59,20 @@ impl App {
             } else {
                 "memory"
             },
+            isolation = match config.isolation {
+                DataIsolation::Iam { .. } => "iam",
+                DataIsolation::App => "app",
+            },
             "taskgate ready"
         );
         Ok(Self::new(authenticator, store))
     }
 
-    /// Builds the app from the environment, or logs the one configuration error and exits.
-    pub async fn from_env_or_exit() -> Self {
+    /// Builds the app that serves `routes` from the environment, or logs the one configuration
+    /// error and exits.
+    pub async fn from_env_or_exit(routes: &[Route]) -> Self {
         let built = match Config::from_env() {
-            Ok(config) => Self::from_config(&config).await,
+            Ok(config) => Self::from_config(&config, routes).await,
             Err(error) => Err(error),
         };
         built.unwrap_or_else(|error| {

@@ -26,6 +26,18 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `TASKS_TABLE`: the DynamoDB table; `None` selects the in-memory store.
     pub tasks_table: Option<String>,
+    /// `DATA_ISOLATION`: who keeps users apart in DynamoDB.
+    pub isolation: DataIsolation,
+}
+
+/// Who keeps users apart in DynamoDB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataIsolation {
+    /// `app` (the default outside the template): the code alone, on the function's own role.
+    App,
+    /// `iam`: IAM itself, through per-user sessions of `TENANT_ROLE_ARN` whose policy allows
+    /// only the user's partition (`dynamodb:LeadingKeys`).
+    Iam { tenant_role_arn: String },
 }
 
 /// How tokens are verified.
@@ -192,8 +204,42 @@ impl Config {
         }
         Ok(Self {
             auth: AuthConfig::from_lookup(&env)?,
+            isolation: isolation(&env, tasks_table.is_some())?,
             tasks_table,
         })
+    }
+}
+
+/// `DATA_ISOLATION` (`app` when unset) and, for `iam`, `TENANT_ROLE_ARN`.
+pub fn isolation(
+    env: impl Fn(&str) -> Option<String>,
+    has_table: bool,
+) -> Result<DataIsolation, ConfigError> {
+    match env("DATA_ISOLATION").as_deref() {
+        None | Some("app") => Ok(DataIsolation::App),
+        Some("iam") if !has_table => Err(ConfigError::new(
+            "DATA_ISOLATION",
+            "iam needs TASKS_TABLE (the in-memory store has no IAM)",
+        )),
+        Some("iam") => match env("TENANT_ROLE_ARN") {
+            Some(arn) if arn.starts_with("arn:") && arn.contains(":role/") => {
+                Ok(DataIsolation::Iam {
+                    tenant_role_arn: arn,
+                })
+            }
+            Some(_) => Err(ConfigError::new(
+                "TENANT_ROLE_ARN",
+                "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
+            )),
+            None => Err(ConfigError::new(
+                "TENANT_ROLE_ARN",
+                "is not set; DATA_ISOLATION=iam assumes this role for each user",
+            )),
+        },
+        Some(other) => Err(ConfigError::new(
+            "DATA_ISOLATION",
+            format!("must be iam or app, got {other:?}"),
+        )),
     }
 }
 
@@ -512,6 +558,47 @@ mod tests {
         ];
         let config = Config::from_lookup(lookup(&ok)).unwrap();
         assert_eq!(config.auth.leeway, MAX_LEEWAY);
+    }
+
+    #[test]
+    fn iam_isolation_needs_a_table_and_a_role() {
+        let base = [ISS[0], ISS[1], ("AUTH_JWKS", "{}"), ("TASKS_TABLE", "t")];
+        let config = Config::from_lookup(lookup(&base)).unwrap();
+        assert_eq!(config.isolation, DataIsolation::App);
+        let iam = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            Config::from_lookup(lookup(&vars))
+        };
+        assert_eq!(
+            iam(&[("DATA_ISOLATION", "iam")]).unwrap_err().variable,
+            "TENANT_ROLE_ARN"
+        );
+        assert_eq!(
+            iam(&[("DATA_ISOLATION", "iam"), ("TENANT_ROLE_ARN", "tenant")])
+                .unwrap_err()
+                .variable,
+            "TENANT_ROLE_ARN"
+        );
+        assert_eq!(
+            iam(&[("DATA_ISOLATION", "IAM")]).unwrap_err().variable,
+            "DATA_ISOLATION"
+        );
+        let role = "arn:aws:iam::123456789012:role/taskgate-tenant-data";
+        let config = iam(&[("DATA_ISOLATION", "iam"), ("TENANT_ROLE_ARN", role)]).unwrap();
+        assert_eq!(
+            config.isolation,
+            DataIsolation::Iam {
+                tenant_role_arn: role.into()
+            }
+        );
+        let no_table = [
+            ISS[0],
+            ISS[1],
+            ("AUTH_JWKS", "{}"),
+            ("DATA_ISOLATION", "iam"),
+        ];
+        assert_eq!(error(&no_table).variable, "DATA_ISOLATION");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Test harness: an app per test, tokens minted like a real issuer, requests through the real
 //! handlers, event fixtures from `events/`.
 
+pub mod aws_front_door;
 pub mod dynamodb_local;
 pub mod jwks_server;
 pub mod moto;

@@ -362,7 +362,9 @@ async fn the_functions_configure_dynamodb_from_the_standard_environment() {
     if std::env::var_os(CHILD).is_some() {
         let config = taskgate::config::Config::from_env().expect("config");
         let app = TestApp {
-            app: taskgate::App::from_config(&config).await.expect("app"),
+            app: taskgate::App::from_config(&config, &taskgate::http::routes::ROUTES)
+                .await
+                .expect("app"),
         };
         let created = app.create_task(USER, "from the environment").await;
         let path = format!("/api/{USER}/tasks/{}", created["id"].as_str().unwrap());

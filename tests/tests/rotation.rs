@@ -373,7 +373,9 @@ async fn the_functions_read_the_secret_id_from_the_standard_environment() {
         let config = taskgate::config::Config::from_env().expect("config");
         assert!(std::env::var_os("AUTH_HS256_SECRET").is_none());
         let app = TestApp {
-            app: App::from_config(&config).await.expect("app"),
+            app: App::from_config(&config, &taskgate::http::routes::ROUTES)
+                .await
+                .expect("app"),
         };
         assert_accepted(
             &app,

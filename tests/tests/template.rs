@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use serde_norway::Value;
 use taskgate::Route;
 use taskgate::http::routes::ROUTES;
+use taskgate::tasks::dynamodb::{USER_TAG, item_actions};
 use taskgate_tests::dynamodb_local::{self, TableDefinition, table_definition, template};
 use taskgate_tests::repo_path;
 
@@ -117,19 +118,50 @@ fn every_function_is_a_workspace_binary_built_by_cargo_lambda() {
     }
 }
 
+/// `!If [condition, !Ref policy, !Ref AWS::NoValue]`: a managed policy attached under a condition.
+fn is_conditional_policy(policy: &Value, condition: &str, name: &str) -> bool {
+    tagged(policy).is_some_and(|(tag, choice)| {
+        tag == "!If"
+            && choice[0] == condition
+            && is_tagged(&choice[1], "!Ref", name)
+            && is_tagged(&choice[2], "!Ref", "AWS::NoValue")
+    })
+}
+
+fn is_secret_policy(policy: &Value) -> bool {
+    is_conditional_policy(policy, "UseHs256Secret", "ReadAuthSecretPolicy")
+}
+
+/// The actions of an inline statement, which must be on the table's ARN only, unconditioned.
+fn table_actions(id: &str, statement: &Value) -> Vec<String> {
+    assert_eq!(statement["Effect"], "Allow");
+    assert!(statement.get("Condition").is_none());
+    assert!(
+        is_tagged(&statement["Resource"], "!GetAtt", "TasksTable.Arn"),
+        "{id}: resource must be the table's ARN only: {:?}",
+        statement["Resource"]
+    );
+    match &statement["Action"] {
+        Value::String(action) => vec![action.clone()],
+        actions => actions
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect(),
+    }
+}
+
+fn set(actions: &[&str]) -> BTreeSet<String> {
+    actions.iter().map(|a| a.to_string()).collect()
+}
+
+/// Each function role: `DescribeTable` (its cold-start call) on the table; its route's item
+/// actions (the same list the store's session policy uses) only in `app` isolation; in `iam`
+/// isolation only the policy that assumes the tenant role; and the secret's policy in HS256 mode.
+/// No other managed policy, no SAM policy template (e.g. DynamoDBCrudPolicy).
 #[test]
 fn each_function_may_call_only_what_its_route_needs_on_the_table_only() {
-    let needs = |route: Route| -> &[&str] {
-        match route {
-            Route::ListTasks => &["dynamodb:Query"],
-            // TransactWriteItems is authorized as its PutItems; GetItem reads a replay.
-            Route::CreateTask => &["dynamodb:PutItem", "dynamodb:GetItem"],
-            Route::GetTask => &["dynamodb:GetItem"],
-            Route::UpdateTask => &["dynamodb:UpdateItem"],
-            Route::DeleteTask => &["dynamodb:DeleteItem"],
-            Route::CompleteTask => &["dynamodb:GetItem", "dynamodb:UpdateItem"],
-        }
-    };
     let template = template();
     let functions = functions(&template);
     for route in ROUTES {
@@ -138,50 +170,110 @@ fn each_function_may_call_only_what_its_route_needs_on_the_table_only() {
             .find(|(_, f)| binary(f) == route.function_name())
             .unwrap_or_else(|| panic!("no function for {route:?}"));
         let policies = function["Properties"]["Policies"].as_sequence().unwrap();
-        let mut actions = BTreeSet::new();
-        for policy in policies {
-            // Besides the HS256 secret's policy, only inline statements: no managed policies or
-            // SAM policy templates (e.g. DynamoDBCrudPolicy).
-            if is_secret_policy(policy) {
-                continue;
-            }
-            let statements = policy["Statement"]
-                .as_sequence()
-                .unwrap_or_else(|| panic!("{id}: only inline policy statements"));
-            assert_eq!(policy.as_mapping().unwrap().len(), 1, "{id}: {policy:?}");
-            for statement in statements {
-                assert_eq!(statement["Effect"], "Allow");
-                assert!(statement.get("Condition").is_none());
-                assert!(
-                    is_tagged(&statement["Resource"], "!GetAtt", "TasksTable.Arn"),
-                    "{id}: resource must be the table's ARN only: {:?}",
-                    statement["Resource"]
-                );
-                for action in statement["Action"].as_sequence().unwrap() {
-                    actions.insert(action.as_str().unwrap().to_string());
-                }
-            }
-        }
-        assert_eq!(
-            policies.iter().filter(|p| is_secret_policy(p)).count(),
-            1,
-            "{id}: the HS256 secret's policy, in HS256 mode"
+        let [inline, assume, secret] = policies.as_slice() else {
+            panic!("{id}: three policies: {policies:?}");
+        };
+        assert!(is_secret_policy(secret), "{id}");
+        assert!(
+            is_conditional_policy(assume, "IamIsolation", "AssumeTenantRolePolicy"),
+            "{id}"
         );
-        let mut expected: BTreeSet<String> = needs(route).iter().map(|a| a.to_string()).collect();
-        // The cold-start call that opens the connection.
-        expected.insert("dynamodb:DescribeTable".into());
-        assert_eq!(actions, expected, "{id}");
+        assert_eq!(inline.as_mapping().unwrap().len(), 1, "{id}: {inline:?}");
+        let [describe, app_only] = inline["Statement"].as_sequence().unwrap().as_slice() else {
+            panic!("{id}: two statements");
+        };
+        assert_eq!(
+            set(&["dynamodb:DescribeTable"]),
+            table_actions(id, describe).into_iter().collect()
+        );
+        let (tag, choice) = tagged(app_only).expect("!If");
+        assert_eq!(tag, "!If");
+        assert_eq!(choice[0], "IamIsolation");
+        assert!(
+            is_tagged(&choice[1], "!Ref", "AWS::NoValue"),
+            "{id}: no item access in iam"
+        );
+        let actions: BTreeSet<String> = table_actions(id, &choice[2]).into_iter().collect();
+        assert_eq!(actions, set(item_actions(route)), "{id}");
     }
 }
 
-/// `!If [UseHs256Secret, !Ref ReadAuthSecretPolicy, !Ref AWS::NoValue]`.
-fn is_secret_policy(policy: &Value) -> bool {
-    tagged(policy).is_some_and(|(tag, choice)| {
-        tag == "!If"
-            && choice[0] == "UseHs256Secret"
-            && is_tagged(&choice[1], "!Ref", "ReadAuthSecretPolicy")
-            && is_tagged(&choice[2], "!Ref", "AWS::NoValue")
-    })
+/// The tenant role: trusted by the six function roles only, with the user tag; its one policy
+/// allows exactly the item actions the routes need, on the table, only on the partition named by
+/// the session's tag. (`tests/iam/` evaluates these policies with a real IAM evaluator.)
+#[test]
+fn the_tenant_role_allows_the_routes_actions_on_the_tagged_partition_only() {
+    let template = template();
+    let role = &template["Resources"]["TenantDataRole"];
+    assert_eq!(role["Condition"], "IamIsolation");
+    let properties = &role["Properties"];
+    let functions: BTreeSet<String> = functions(&template)
+        .into_iter()
+        .map(|(id, _)| format!("{id}Role.Arn"))
+        .collect();
+    for statement in properties["AssumeRolePolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+    {
+        let principals: BTreeSet<String> = statement["Principal"]["AWS"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|p| match tagged(p) {
+                Some((tag, target)) if tag == "!GetAtt" => target.as_str().unwrap().to_string(),
+                _ => panic!("principal {p:?}"),
+            })
+            .collect();
+        assert_eq!(principals, functions);
+        assert_eq!(
+            statement["Condition"]["StringLike"][format!("aws:RequestTag/{USER_TAG}")],
+            "?*"
+        );
+    }
+    let [policy] = properties["Policies"].as_sequence().unwrap().as_slice() else {
+        panic!("one policy");
+    };
+    let [statement] = policy["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .as_slice()
+    else {
+        panic!("one statement");
+    };
+    let all_routes: BTreeSet<String> = ROUTES
+        .into_iter()
+        .flat_map(item_actions)
+        .map(|a| a.to_string())
+        .collect();
+    let actions: BTreeSet<String> = statement["Action"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(actions, all_routes);
+    assert!(is_tagged(
+        &statement["Resource"],
+        "!GetAtt",
+        "TasksTable.Arn"
+    ));
+    let condition = &statement["Condition"];
+    assert_eq!(
+        condition["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"][0],
+        format!("${{aws:PrincipalTag/{USER_TAG}}}")
+    );
+    assert_eq!(condition["Null"]["dynamodb:LeadingKeys"], "false");
+
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(is_tagged(
+        &variables["DATA_ISOLATION"],
+        "!Ref",
+        "DataIsolation"
+    ));
+    assert_eq!(template["Parameters"]["DataIsolation"]["Default"], "iam");
+    let (_, choice) = tagged(&variables["TENANT_ROLE_ARN"]).expect("!If");
+    assert_eq!(choice[0], "IamIsolation");
+    assert!(is_tagged(&choice[1], "!GetAtt", "TenantDataRole.Arn"));
 }
 
 #[test]

@@ -4,12 +4,15 @@ use lambda_http::{Error, run, service_fn};
 use lambda_runtime::tracing;
 use taskgate::{App, Route, handlers};
 
+/// The one route this function serves.
+const ROUTE: Route = Route::UpdateTask;
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let app = App::from_env_or_exit().await;
+    let app = App::from_env_or_exit(&[ROUTE]).await;
     run(service_fn(|request| async {
-        Ok::<_, Error>(handlers::handle(&app, Route::UpdateTask, request).await)
+        Ok::<_, Error>(handlers::handle(&app, ROUTE, request).await)
     }))
     .await
 }

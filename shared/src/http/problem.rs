@@ -151,6 +151,12 @@ impl From<StoreError> for Problem {
                 "the task store is busy or unavailable; retry shortly",
             )
             .with_header(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS)),
+            StoreError::UserNotIsolable => Self::new(
+                StatusCode::FORBIDDEN,
+                "user-not-isolable",
+                "this user id holds characters (or is longer than) an IAM session tag allows, so \
+                 per-user data isolation cannot serve it",
+            ),
             StoreError::Internal(message) => {
                 tracing::error!(error = %message, "task store failure");
                 Self::new(

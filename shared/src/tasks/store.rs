@@ -18,6 +18,9 @@ pub enum StoreError {
     IdempotencyConflict,
     #[error("the store is throttled or unavailable")]
     Unavailable,
+    /// In `iam` isolation, a user id that IAM cannot carry as a session tag value.
+    #[error("the user id cannot be carried by an IAM session tag")]
+    UserNotIsolable,
     #[error("store failure: {0}")]
     Internal(String),
 }

@@ -4,6 +4,7 @@
 
 mod error;
 mod item;
+mod tenant;
 
 use std::time::Duration;
 
@@ -55,9 +56,14 @@ const NAMES: [(&str, &str); 7] = [
     ("#expires_at", EXPIRES_AT),
 ];
 
+pub use tenant::{TenantClients, USER_TAG, item_actions};
+
 /// Tasks in a DynamoDB table.
 pub struct DynamoDbStore {
+    /// The function's own credentials: the cold-start call, and data in `app` isolation.
     client: Client,
+    /// Per-user credentials for data, in `iam` isolation.
+    tenants: Option<TenantClients>,
     table: String,
 }
 
@@ -79,7 +85,25 @@ impl DynamoDbStore {
     pub fn new(client: Client, table: &str) -> Self {
         Self {
             client,
+            tenants: None,
             table: table.to_string(),
+        }
+    }
+
+    /// The store, acting for each user with that user's tenant credentials only.
+    pub fn isolated(self, tenants: TenantClients) -> Self {
+        Self {
+            tenants: Some(tenants),
+            ..self
+        }
+    }
+
+    /// The client whose credentials act for `user`: the tenant client in `iam` isolation (never
+    /// the function's own credentials), else the shared one.
+    async fn client_for(&self, user: &str) -> Result<Client, StoreError> {
+        match &self.tenants {
+            Some(tenants) => tenants.client(user).await,
+            None => Ok(self.client.clone()),
         }
     }
 
@@ -102,9 +126,8 @@ impl DynamoDbStore {
     }
 
     /// A strongly consistent read of one item.
-    async fn read(&self, key: Item) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client
+    async fn read(&self, client: &Client, key: Item) -> Result<Option<Item>, StoreError> {
+        let output = client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key))
@@ -116,9 +139,8 @@ impl DynamoDbStore {
     }
 
     /// A create without an idempotency key: one conditional put.
-    async fn put_new(&self, task: &Task) -> Result<(), StoreError> {
-        let result = self
-            .client
+    async fn put_new(&self, client: &Client, task: &Task) -> Result<(), StoreError> {
+        let result = client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(task_item(task)))
@@ -137,7 +159,12 @@ impl DynamoDbStore {
 
     /// A create with an idempotency key: the task and its record in one transaction. When the
     /// record exists (or a concurrent create holds it), the first result is read back.
-    async fn create_once(&self, task: &Task, key: &str) -> Result<Created, StoreError> {
+    async fn create_once(
+        &self,
+        client: &Client,
+        task: &Task,
+        key: &str,
+    ) -> Result<Created, StoreError> {
         let stored = task_from_item(&task_item(task))?;
         for _ in 0..MAX_CREATE_ATTEMPTS {
             let now = Utc::now();
@@ -157,8 +184,7 @@ impl DynamoDbStore {
                 .expression_attribute_values(":now", n(now.timestamp()))
                 .build()
                 .map_err(|e| StoreError::Internal(e.to_string()))?;
-            let result = self
-                .client
+            let result = client
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().put(task_put).build())
                 .transact_items(TransactWriteItem::builder().put(record_put).build())
@@ -201,7 +227,7 @@ impl DynamoDbStore {
                     )));
                 }
             }
-            let record = self.read(record_key(&task.user_id, key)).await?;
+            let record = self.read(client, record_key(&task.user_id, key)).await?;
             if let Some(record) = record.filter(|r| !record_expired(r, Utc::now())) {
                 let first = task_from_record(&record)?;
                 if first.title != task.title || first.description != task.description {
@@ -221,13 +247,13 @@ impl DynamoDbStore {
     /// One page of a Query of the user's tasks, newest first, never idempotency records.
     async fn query_page(
         &self,
+        client: &Client,
         user_id: &str,
         status: StatusFilter,
         page_size: usize,
         start: Option<Item>,
     ) -> Result<(Vec<Task>, Option<Item>), StoreError> {
-        let mut request = self
-            .client
+        let mut request = client
             .query()
             .table_name(&self.table)
             .key_condition_expression("#user_id = :user_id AND #task_id >= :lowest")
@@ -263,11 +289,11 @@ impl DynamoDbStore {
     /// at `current.version`. `Err(Ok(task))` is the task as it is now, when it changed meanwhile.
     async fn toggle_from(
         &self,
+        client: &Client,
         current: &Task,
         now: DateTime<Utc>,
     ) -> Result<Task, Result<Task, StoreError>> {
-        let result = self
-            .client
+        let result = client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(task_key(&current.user_id, current.id)))
@@ -309,10 +335,11 @@ impl TaskStore for DynamoDbStore {
         task: Task,
         idempotency_key: Option<&str>,
     ) -> Result<Created, StoreError> {
+        let client = self.client_for(&task.user_id).await?;
         match idempotency_key {
-            Some(key) => self.create_once(&task, key).await,
+            Some(key) => self.create_once(&client, &task, key).await,
             None => {
-                self.put_new(&task).await?;
+                self.put_new(&client, &task).await?;
                 Ok(Created {
                     task: task_from_item(&task_item(&task))?,
                     replayed: false,
@@ -322,7 +349,8 @@ impl TaskStore for DynamoDbStore {
     }
 
     async fn get(&self, user_id: &str, task_id: TaskId) -> Result<Task, StoreError> {
-        let item = self.read(task_key(user_id, task_id)).await?;
+        let client = self.client_for(user_id).await?;
+        let item = self.read(&client, task_key(user_id, task_id)).await?;
         task_from_item(&item.ok_or(StoreError::NotFound)?)
     }
 
@@ -333,11 +361,12 @@ impl TaskStore for DynamoDbStore {
             StatusFilter::All => wanted,
             _ => wanted * 4,
         };
+        let client = self.client_for(user_id).await?;
         let mut items = Vec::new();
         let mut start = query.after.map(|Cursor(id)| task_key(user_id, id));
         for _ in 0..MAX_QUERY_CALLS {
             let (tasks, last) = self
-                .query_page(user_id, query.status, page_size, start)
+                .query_page(&client, user_id, query.status, page_size, start)
                 .await?;
             items.extend(tasks);
             start = last;
@@ -398,7 +427,8 @@ impl TaskStore for DynamoDbStore {
             values.insert(":expected".into(), n(version));
         }
         let result = self
-            .client
+            .client_for(user_id)
+            .await?
             .update_item()
             .table_name(&self.table)
             .set_key(Some(task_key(user_id, task_id)))
@@ -430,7 +460,8 @@ impl TaskStore for DynamoDbStore {
         let mut condition = "attribute_exists(#task_id)".to_string();
         let mut used = vec!["#task_id"];
         let mut request = self
-            .client
+            .client_for(user_id)
+            .await?
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(task_key(user_id, task_id)));
@@ -466,12 +497,13 @@ impl TaskStore for DynamoDbStore {
         expected_version: Option<u64>,
         now: DateTime<Utc>,
     ) -> Result<Task, StoreError> {
+        let client = self.client_for(user_id).await?;
         let mut current = self.get(user_id, task_id).await?;
         for _ in 0..MAX_TOGGLE_ATTEMPTS {
             if expected_version.is_some_and(|version| version != current.version) {
                 return Err(StoreError::VersionMismatch);
             }
-            match self.toggle_from(&current, now).await {
+            match self.toggle_from(&client, &current, now).await {
                 Ok(task) => return Ok(task),
                 Err(Ok(changed)) => current = changed,
                 Err(Err(error)) => return Err(error),

@@ -1,0 +1,376 @@
+// The template's IAM policies, evaluated by an IAM policy simulator nobody here wrote
+// (@cloud-copilot/iam-simulate), on the template as deployed: template.yaml transformed by SAM
+// (scripts/sam-translate.py) and its intrinsics resolved (./template.mjs).
+//
+//   node --test tests/iam/          (from the repository root; `make test-deps` installs what it needs)
+//
+// In iam isolation (the default) the function roles may not touch the table's items at all: each
+// request assumes TenantDataRole with a session tag taskgate_user = the verified user id, and that
+// role may only touch items whose partition key (dynamodb:LeadingKeys) is that id. In app
+// isolation each function role may do exactly what its route needs, on the whole table.
+
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import {
+  ACCOUNT,
+  STACK,
+  TABLE_ARN,
+  TENANT_ROLE_ARN,
+  deployedTemplate,
+  managedPolicyArn,
+  roleArn,
+} from './template.mjs'
+
+let runSimulation
+try {
+  ;({ runSimulation } = await import('@cloud-copilot/iam-simulate'))
+} catch (error) {
+  throw new Error(
+    'tests/iam needs the npm package @cloud-copilot/iam-simulate (package.json): run `make test-deps` (or `npm ci`)',
+    { cause: error },
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the routes need (shared/src/http/routes.rs), per function role.
+
+const ROUTES = [
+  { role: 'ListTasksFunctionRole', route: 'GET /api/{user_id}/tasks', actions: ['dynamodb:Query'] },
+  // TransactWriteItems (task + idempotency record) is authorized as its PutItems; GetItem reads
+  // the first result back for a replay.
+  { role: 'CreateTaskFunctionRole', route: 'POST /api/{user_id}/tasks', actions: ['dynamodb:PutItem', 'dynamodb:GetItem'] },
+  { role: 'GetTaskFunctionRole', route: 'GET /api/{user_id}/tasks/{task_id}', actions: ['dynamodb:GetItem'] },
+  { role: 'UpdateTaskFunctionRole', route: 'PUT /api/{user_id}/tasks/{task_id}', actions: ['dynamodb:UpdateItem'] },
+  { role: 'DeleteTaskFunctionRole', route: 'DELETE /api/{user_id}/tasks/{task_id}', actions: ['dynamodb:DeleteItem'] },
+  {
+    role: 'CompleteTaskFunctionRole',
+    route: 'PATCH /api/{user_id}/tasks/{task_id}/complete',
+    actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  },
+]
+const FUNCTION_ROLES = ROUTES.map((r) => r.role)
+
+/** Every item action some route needs: what the tenant role grants, one partition at a time. */
+const ROUTE_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']
+/** Every action that reads or writes items. */
+const ITEM_ACTIONS = [...ROUTE_ITEM_ACTIONS, 'dynamodb:Scan', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem']
+const TABLE_MANAGEMENT = ['dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:CreateTable', 'dynamodb:DescribeTable']
+
+/** IAM defines no dynamodb:LeadingKeys for Scan (it reads every partition); AWS never sends it. */
+const hasLeadingKeys = (action) => action !== 'dynamodb:Scan'
+
+// ---------------------------------------------------------------------------------------------
+// Principals: Lambda runs each function as a session of its role; the functions' sessions of the
+// tenant role carry the user's tag.
+
+const functionSession = (role) =>
+  `arn:aws:sts::${ACCOUNT}:assumed-role/${STACK}-${role}/${STACK}-${role.replace(/Role$/, '')}`
+const TENANT_SESSION = `arn:aws:sts::${ACCOUNT}:assumed-role/${STACK}-tenant-data/userA-request-1`
+const USER_A_TAG = { 'aws:PrincipalTag/taskgate_user': 'userA' }
+
+const OTHER_TABLE_ARN = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/other-table`
+const INDEX_ARN = `${TABLE_ARN}/index/x`
+
+// ---------------------------------------------------------------------------------------------
+// One request through iam-simulate: the decision ('Allowed', 'ImplicitlyDenied' or
+// 'ExplicitlyDenied'). Fails on invalid input, and when the simulator drops a context key the test
+// gave (keys the action does not have), unless the test says it expects that.
+
+async function decide({ principal, action, resource = TABLE_ARN, context = {}, identityPolicies, resourcePolicy, ignored = [] }) {
+  const response = await runSimulation(
+    {
+      request: { principal, action, resource: { resource, accountId: ACCOUNT }, contextVariables: context },
+      identityPolicies,
+      resourcePolicy,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    },
+    { simulationMode: 'Strict' },
+  )
+  if (response.resultType === 'error') {
+    assert.fail(`iam-simulate rejected ${action} on ${resource}: ${JSON.stringify(response.errors, null, 2)}`)
+  }
+  assert.equal(response.resultType, 'single')
+  assert.deepEqual(response.result.ignoredContextKeys ?? [], ignored, `context keys iam-simulate ignored for ${action}`)
+  return response.overallResult
+}
+
+async function assertAllowed(request) {
+  const decision = await decide(request)
+  assert.equal(decision, 'Allowed', `${request.action} on ${request.resource ?? TABLE_ARN} by ${request.principal}`)
+}
+
+async function assertDenied(request) {
+  const decision = await decide(request)
+  assert.match(decision, /^(Implicitly|Explicitly)Denied$/, `${request.action} on ${request.resource ?? TABLE_ARN} by ${request.principal}`)
+}
+
+const leadingKeys = (...users) => ({ 'dynamodb:LeadingKeys': users })
+
+// ---------------------------------------------------------------------------------------------
+
+const iam = deployedTemplate({ DataIsolation: 'iam' })
+const app = deployedTemplate({ DataIsolation: 'app' })
+
+const rolesOf = (template) =>
+  Object.keys(template.resources)
+    .filter((id) => template.resources[id].Type === 'AWS::IAM::Role')
+    .sort()
+
+describe('the deployed template (SAM-transformed, intrinsics resolved)', () => {
+  test('iam isolation: the six function roles and TenantDataRole, nothing else', () => {
+    assert.deepEqual(rolesOf(iam), [...FUNCTION_ROLES, 'TenantDataRole'].sort())
+    assert.ok('AssumeTenantRolePolicy' in iam.resources)
+  })
+
+  test('app isolation: the six function roles only; no TenantDataRole, no AssumeTenantRolePolicy', () => {
+    assert.deepEqual(rolesOf(app), [...FUNCTION_ROLES].sort())
+    assert.ok(!('TenantDataRole' in app.resources))
+    assert.ok(!('AssumeTenantRolePolicy' in app.resources))
+  })
+
+  test('the role the functions may assume is TenantDataRole (its RoleName matches the ARN in AssumeTenantRolePolicy)', () => {
+    const { RoleName } = iam.resource('TenantDataRole').Properties
+    assert.equal(`arn:aws:iam::${ACCOUNT}:role/${RoleName}`, TENANT_ROLE_ARN)
+    const [statement] = iam.resource('AssumeTenantRolePolicy').Properties.PolicyDocument.Statement
+    assert.equal(statement.Resource, TENANT_ROLE_ARN)
+  })
+
+  test('without AuthHs256SecretArn there is no ReadAuthSecretPolicy', () => {
+    assert.ok(!('ReadAuthSecretPolicy' in iam.resources))
+    assert.ok(!('ReadAuthSecretPolicy' in app.resources))
+  })
+})
+
+describe('iam isolation: a TenantDataRole session tagged taskgate_user=userA', () => {
+  const tenant = (action, context, resource = TABLE_ARN, ignored = []) => ({
+    principal: TENANT_SESSION,
+    action,
+    resource,
+    context: { ...USER_A_TAG, ...context },
+    identityPolicies: iam.identityPolicies('TenantDataRole'),
+    ignored,
+  })
+
+  for (const action of ROUTE_ITEM_ACTIONS) {
+    describe(action, () => {
+      test('allowed on userA\'s partition (LeadingKeys ["userA"])', () => assertAllowed(tenant(action, leadingKeys('userA'))))
+      test('denied on userB\'s partition (["userB"])', () => assertDenied(tenant(action, leadingKeys('userB'))))
+      test('denied on both partitions at once (["userA", "userB"])', () =>
+        assertDenied(tenant(action, leadingKeys('userA', 'userB'))))
+      test('denied without any LeadingKeys', () => assertDenied(tenant(action, {})))
+      test('denied on another table, even for userA\'s partition', () =>
+        assertDenied(tenant(action, leadingKeys('userA'), OTHER_TABLE_ARN)))
+    })
+  }
+
+  test('Query on an index of the table denied, even for userA\'s partition', () =>
+    assertDenied(tenant('dynamodb:Query', leadingKeys('userA'), INDEX_ARN)))
+
+  test('Scan denied (it has no LeadingKeys: iam-simulate drops the key, as AWS never sends it)', async () => {
+    await assertDenied(tenant('dynamodb:Scan', {}))
+    await assertDenied(tenant('dynamodb:Scan', leadingKeys('userA'), TABLE_ARN, ['dynamodb:LeadingKeys']))
+    await assertDenied(tenant('dynamodb:Scan', {}, INDEX_ARN))
+  })
+
+  test('BatchGetItem and BatchWriteItem denied, even for userA\'s partition (no route uses them)', async () => {
+    await assertDenied(tenant('dynamodb:BatchGetItem', leadingKeys('userA')))
+    await assertDenied(tenant('dynamodb:BatchWriteItem', leadingKeys('userA')))
+  })
+
+  for (const action of TABLE_MANAGEMENT) {
+    test(`${action} denied`, () => assertDenied(tenant(action, {})))
+  }
+})
+
+describe('iam isolation: the function roles (identity policies, SAM-generated)', () => {
+  for (const { role } of ROUTES) {
+    describe(role, () => {
+      const fn = (action, { resource = TABLE_ARN, context = {}, ignored = [] } = {}) => ({
+        principal: functionSession(role),
+        action,
+        resource,
+        context,
+        identityPolicies: iam.identityPolicies(role),
+        ignored,
+      })
+
+      test('attached policies: its inline policy, AWSLambdaBasicExecutionRole, AssumeTenantRolePolicy', () => {
+        const { ManagedPolicyArns } = iam.resource(role).Properties
+        assert.deepEqual(ManagedPolicyArns, [
+          'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+          managedPolicyArn('AssumeTenantRolePolicy'),
+        ])
+      })
+
+      for (const action of ITEM_ACTIONS) {
+        test(`${action} on the table denied, whatever the LeadingKeys`, async () => {
+          const ignored = hasLeadingKeys(action) ? [] : ['dynamodb:LeadingKeys']
+          await assertDenied(fn(action))
+          await assertDenied(fn(action, { context: leadingKeys('userA'), ignored }))
+          await assertDenied(fn(action, { context: leadingKeys('userB'), ignored }))
+        })
+      }
+
+      test('DescribeTable on the table allowed (the cold-start call)', () => assertAllowed(fn('dynamodb:DescribeTable')))
+      test('DescribeTable on another table denied', () =>
+        assertDenied(fn('dynamodb:DescribeTable', { resource: OTHER_TABLE_ARN })))
+
+      const tagged = { 'aws:RequestTag/taskgate_user': 'userA', 'aws:TagKeys': ['taskgate_user'] }
+      test('sts:AssumeRole and sts:TagSession on TenantDataRole allowed (identity side)', async () => {
+        await assertAllowed(fn('sts:AssumeRole', { resource: TENANT_ROLE_ARN, context: tagged }))
+        await assertAllowed(fn('sts:TagSession', { resource: TENANT_ROLE_ARN, context: tagged }))
+      })
+      test('sts:AssumeRole on any other role denied', () =>
+        assertDenied(fn('sts:AssumeRole', { resource: roleArn('SomeOtherRole'), context: tagged })))
+    })
+  }
+})
+
+describe("iam isolation: TenantDataRole's trust policy (AssumeRole and TagSession, trust policy + caller's identity policies)", () => {
+  const trustPolicy = iam.resource('TenantDataRole').Properties.AssumeRolePolicyDocument
+  const assume = (principal, identityPolicies, action, context) => ({
+    principal,
+    action,
+    resource: TENANT_ROLE_ARN,
+    context,
+    identityPolicies,
+    resourcePolicy: trustPolicy,
+  })
+  const userTag = { 'aws:RequestTag/taskgate_user': 'userA', 'aws:TagKeys': ['taskgate_user'] }
+
+  for (const { role } of ROUTES) {
+    describe(role, () => {
+      const caller = (action, context) => assume(functionSession(role), iam.identityPolicies(role), action, context)
+
+      test('AssumeRole and TagSession with the tag taskgate_user=userA allowed', async () => {
+        await assertAllowed(caller('sts:AssumeRole', userTag))
+        await assertAllowed(caller('sts:TagSession', userTag))
+      })
+      test('AssumeRole without the tag denied', () => assertDenied(caller('sts:AssumeRole', {})))
+      test('AssumeRole with an empty taskgate_user denied', () =>
+        assertDenied(caller('sts:AssumeRole', { 'aws:RequestTag/taskgate_user': '', 'aws:TagKeys': ['taskgate_user'] })))
+      test('TagSession with an extra tag key denied', () =>
+        assertDenied(
+          caller('sts:TagSession', {
+            'aws:RequestTag/taskgate_user': 'userA',
+            'aws:RequestTag/admin': 'true',
+            'aws:TagKeys': ['taskgate_user', 'admin'],
+          }),
+        ))
+      test('TagSession with another tag key instead of taskgate_user denied', () =>
+        assertDenied(caller('sts:TagSession', { 'aws:RequestTag/admin': 'true', 'aws:TagKeys': ['admin'] })))
+    })
+  }
+
+  // Principals the trust policy does not name, each with an identity policy that allows
+  // everything: only the trust policy stands in their way.
+  const allowEverything = [
+    { name: 'AllowEverything', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } },
+  ]
+  const outsiders = [
+    ['an administrator of the account', `arn:aws:iam::${ACCOUNT}:user/admin`],
+    ['another role of the account', `arn:aws:sts::${ACCOUNT}:assumed-role/${STACK}-OtherFunctionRole/x`],
+    ['a TenantDataRole session (no role chaining into itself)', TENANT_SESSION],
+    ['a same-named function role in another account', `arn:aws:sts::999999999999:assumed-role/${STACK}-ListTasksFunctionRole/x`],
+  ]
+  for (const [who, principal] of outsiders) {
+    test(`${who}: AssumeRole and TagSession denied, even tagged`, async () => {
+      await assertDenied(assume(principal, allowEverything, 'sts:AssumeRole', userTag))
+      await assertDenied(assume(principal, allowEverything, 'sts:TagSession', userTag))
+    })
+  }
+})
+
+describe('app isolation: each function role may do exactly what its route needs', () => {
+  for (const { role, route, actions } of ROUTES) {
+    describe(`${role} (${route})`, () => {
+      const fn = (action, { resource = TABLE_ARN, context = {}, ignored = [] } = {}) => ({
+        principal: functionSession(role),
+        action,
+        resource,
+        context,
+        identityPolicies: app.identityPolicies(role),
+        ignored,
+      })
+
+      test('attached policies: its inline policy and AWSLambdaBasicExecutionRole only', () => {
+        const { ManagedPolicyArns } = app.resource(role).Properties
+        assert.deepEqual(ManagedPolicyArns, ['arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'])
+      })
+
+      for (const action of ITEM_ACTIONS) {
+        const allowed = actions.includes(action)
+        test(`${action} on the table ${allowed ? 'allowed (any partition: the code isolates users)' : 'denied'}`, async () => {
+          const ignored = hasLeadingKeys(action) ? [] : ['dynamodb:LeadingKeys']
+          const check = allowed ? assertAllowed : assertDenied
+          await check(fn(action, { context: leadingKeys('userA'), ignored }))
+          await check(fn(action, { context: leadingKeys('userB'), ignored }))
+        })
+      }
+
+      for (const action of actions) {
+        test(`${action} on another table denied`, () =>
+          assertDenied(fn(action, { resource: OTHER_TABLE_ARN, context: leadingKeys('userA') })))
+      }
+
+      test('DescribeTable on the table allowed', () => assertAllowed(fn('dynamodb:DescribeTable')))
+      for (const action of TABLE_MANAGEMENT.filter((a) => a !== 'dynamodb:DescribeTable')) {
+        test(`${action} denied`, () => assertDenied(fn(action)))
+      }
+      test('sts:AssumeRole on the (absent) tenant role denied', () =>
+        assertDenied(fn('sts:AssumeRole', { resource: TENANT_ROLE_ARN, context: { 'aws:RequestTag/taskgate_user': 'userA', 'aws:TagKeys': ['taskgate_user'] } })))
+    })
+  }
+})
+
+describe('HS256 secret (AuthHs256SecretArn set): every function role may read that secret only', () => {
+  const SECRET = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:taskgate-hs256-AbCdEf`
+  const OTHER_SECRET = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:other-XyZ123`
+  const KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/11111111-2222-3333-4444-555555555555`
+  // The default key policy: the key trusts the account's IAM policies.
+  const defaultKeyPolicy = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+  }
+  const VIA_SECRETS_MANAGER = { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' }
+
+  const scenarios = [
+    ['iam isolation, AWS managed key', deployedTemplate({ DataIsolation: 'iam', AuthHs256SecretArn: SECRET }), false],
+    ['app isolation, AWS managed key', deployedTemplate({ DataIsolation: 'app', AuthHs256SecretArn: SECRET }), false],
+    [
+      'iam isolation, customer managed key',
+      deployedTemplate({ DataIsolation: 'iam', AuthHs256SecretArn: SECRET, AuthHs256SecretKmsKeyArn: KEY }),
+      true,
+    ],
+  ]
+  for (const [name, template, withKey] of scenarios) {
+    describe(name, () => {
+      for (const role of FUNCTION_ROLES) {
+        const fn = (action, resource, context = {}, resourcePolicy) => ({
+          principal: functionSession(role),
+          action,
+          resource,
+          context,
+          identityPolicies: template.identityPolicies(role),
+          resourcePolicy,
+        })
+        test(`${role}: GetSecretValue on the secret allowed; on another secret, and PutSecretValue, denied`, async () => {
+          assert.ok(template.resource(role).Properties.ManagedPolicyArns.includes(managedPolicyArn('ReadAuthSecretPolicy')))
+          await assertAllowed(fn('secretsmanager:GetSecretValue', SECRET))
+          await assertDenied(fn('secretsmanager:GetSecretValue', OTHER_SECRET))
+          await assertDenied(fn('secretsmanager:PutSecretValue', SECRET))
+        })
+        test(`${role}: kms:Decrypt ${withKey ? 'on the key only through Secrets Manager' : 'denied (no customer managed key)'}`, async () => {
+          if (withKey) {
+            await assertAllowed(fn('kms:Decrypt', KEY, VIA_SECRETS_MANAGER, defaultKeyPolicy))
+            await assertDenied(fn('kms:Decrypt', KEY, {}, defaultKeyPolicy))
+            await assertDenied(fn('kms:Decrypt', KEY, { 'kms:ViaService': 's3.us-east-1.amazonaws.com' }, defaultKeyPolicy))
+          } else {
+            await assertDenied(fn('kms:Decrypt', KEY, VIA_SECRETS_MANAGER, defaultKeyPolicy))
+          }
+        })
+      }
+    })
+  }
+})

@@ -1,0 +1,249 @@
+//! Isolation the database enforces (`DATA_ISOLATION=iam`): the store acts for each user with
+//! credentials from `AssumeRole` on the tenant role, tagged with the verified `sub`, against real
+//! stand-ins (moto's STS, DynamoDB Local) behind a front door that records every call. That IAM
+//! then allows only the user's partition is proven by evaluating the template's policies
+//! (`tests/iam/`).
+
+use std::sync::Arc;
+
+use lambda_http::http::Method;
+use serde_json::json;
+use taskgate::App;
+use taskgate::aws::{load, sdk_config_loader};
+use taskgate::http::routes::ROUTES;
+use taskgate::tasks::dynamodb::{DynamoDbStore, TenantClients, USER_TAG};
+use taskgate_tests::aws_front_door::AwsFrontDoor;
+use taskgate_tests::dynamodb_local::{self, REGION, test_credentials};
+use taskgate_tests::moto::Moto;
+use taskgate_tests::{OTHER_USER, TestApp, USER, hs256_config, token_for};
+
+const TENANT_ROLE: &str = "arn:aws:iam::123456789012:role/taskgate-tenant-data";
+
+/// An app in `iam` isolation, its AWS front door, and the moto behind it.
+struct Isolated {
+    app: Arc<TestApp>,
+    aws: AwsFrontDoor,
+    moto: Moto,
+}
+
+async fn isolated_app() -> Isolated {
+    let moto = Moto::start();
+    let local = dynamodb_local::shared();
+    let table = local.new_table().await;
+    let aws = AwsFrontDoor::start(local.endpoint(), moto.endpoint()).await;
+    let config = load(
+        sdk_config_loader()
+            .endpoint_url(&aws.endpoint)
+            .region(aws_config::Region::new(REGION))
+            .credentials_provider(test_credentials()),
+    )
+    .await
+    .expect("SDK settings");
+    let store = DynamoDbStore::connect(&config, &table)
+        .await
+        .isolated(TenantClients::new(&config, TENANT_ROLE, &ROUTES));
+    let authenticator = taskgate::auth::Authenticator::new(&hs256_config())
+        .await
+        .expect("auth");
+    let app = Arc::new(TestApp {
+        app: App::new(authenticator, Arc::new(store)),
+    });
+    Isolated { app, aws, moto }
+}
+
+/// The value of a form parameter of a recorded STS call (`Tags.member.1.Value`, ...).
+fn form_value(body: &str, name: &str) -> Option<String> {
+    body.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| {
+            url::form_urlencoded::parse(format!("v={value}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        })
+    })
+}
+
+async fn list_status(app: &TestApp, user: &str) -> u16 {
+    app.call(Method::GET, &format!("/api/{user}/tasks"))
+        .token(&token_for(user))
+        .send()
+        .await
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_api_works_with_per_user_credentials_only() {
+    let Isolated {
+        app,
+        aws,
+        moto: _moto,
+    } = isolated_app().await;
+    let task = app.create_task(USER, "isolated").await;
+    let path = format!("/api/{USER}/tasks/{}", task["id"].as_str().unwrap());
+    let call = |method: Method, path: &str| app.call(method, path).token(&token_for(USER));
+    assert_eq!(call(Method::GET, &path).send().await.status, 200);
+    let updated = call(Method::PUT, &path)
+        .json(json!({"title": "renamed"}))
+        .send()
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    let toggled = call(Method::PATCH, &format!("{path}/complete"))
+        .send()
+        .await;
+    assert_eq!(toggled.body["completed"], true);
+    let listed = call(Method::GET, &format!("/api/{USER}/tasks"))
+        .send()
+        .await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    let replayed = call(Method::POST, &format!("/api/{USER}/tasks"))
+        .header("idempotency-key", "k1")
+        .json(json!({"title": "once"}))
+        .send()
+        .await;
+    assert_eq!(replayed.status, 201);
+    assert_eq!(call(Method::DELETE, &path).send().await.status, 204);
+
+    let assumed = aws.calls_of("AssumeRole");
+    assert_eq!(assumed.len(), 1, "one session for the user: {assumed:?}");
+    let request = &assumed[0].body;
+    assert_eq!(form_value(request, "RoleArn").as_deref(), Some(TENANT_ROLE));
+    assert_eq!(
+        form_value(request, "Tags.member.1.Key").as_deref(),
+        Some(USER_TAG)
+    );
+    assert_eq!(
+        form_value(request, "Tags.member.1.Value").as_deref(),
+        Some(USER)
+    );
+    let policy: serde_json::Value =
+        serde_json::from_str(&form_value(request, "Policy").expect("a session policy")).unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Action"].as_array().unwrap().len(),
+        5
+    );
+
+    let base_key = test_credentials().access_key_id().to_string();
+    let data = aws.data_calls();
+    assert!(data.len() >= 7, "{data:?}");
+    for call in &data {
+        assert_ne!(
+            call.access_key, base_key,
+            "{call:?} used the function's own credentials"
+        );
+        assert_eq!(call.access_key, data[0].access_key, "{call:?}");
+    }
+    let describe = aws.calls_of("DescribeTable");
+    assert_eq!(describe.len(), 1, "the cold-start call");
+    assert_eq!(describe[0].access_key, base_key);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_user_makes_no_sts_call_and_concurrent_first_requests_share_one() {
+    let Isolated {
+        app,
+        aws,
+        moto: _moto,
+    } = isolated_app().await;
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let app = app.clone();
+        requests.spawn(async move { list_status(&app, USER).await });
+    }
+    while let Some(status) = requests.join_next().await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    assert_eq!(
+        aws.calls_of("AssumeRole").len(),
+        1,
+        "concurrent first requests"
+    );
+    for _ in 0..5 {
+        assert_eq!(list_status(&app, USER).await, 200);
+    }
+    assert_eq!(aws.calls_of("AssumeRole").len(), 1, "warm requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_users_get_two_sessions_each_tagged_with_its_verified_sub() {
+    let Isolated {
+        app,
+        aws,
+        moto: _moto,
+    } = isolated_app().await;
+    app.create_task(USER, "mine").await;
+    app.create_task(OTHER_USER, "theirs").await;
+    let tags: Vec<String> = aws
+        .calls_of("AssumeRole")
+        .iter()
+        .filter_map(|call| form_value(&call.body, "Tags.member.1.Value"))
+        .collect();
+    assert_eq!(tags.len(), 2);
+    assert!(tags.contains(&USER.to_string()) && tags.contains(&OTHER_USER.to_string()));
+    let keys: std::collections::BTreeSet<String> = aws
+        .data_calls()
+        .into_iter()
+        .map(|call| call.access_key)
+        .collect();
+    assert_eq!(
+        keys.len(),
+        2,
+        "each user's data calls carry that user's session: {keys:?}"
+    );
+
+    // The other user's token on this user's path never reaches STS or the table.
+    let before = aws.calls().len();
+    let forbidden = app
+        .call(Method::GET, &format!("/api/{USER}/tasks"))
+        .token(&token_for(OTHER_USER))
+        .send()
+        .await;
+    forbidden.assert_problem(403);
+    assert_eq!(aws.calls().len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sts_outage_is_503_and_no_data_is_touched() {
+    let Isolated { app, aws, mut moto } = isolated_app().await;
+    moto.stop();
+    let response = app
+        .call(Method::POST, &format!("/api/{USER}/tasks"))
+        .token(&token_for(USER))
+        .json(json!({"title": "never stored"}))
+        .send()
+        .await;
+    response.assert_problem(503);
+    assert!(response.header("retry-after").is_some());
+    assert!(!aws.calls_of("AssumeRole").is_empty(), "STS was asked");
+    assert!(
+        aws.data_calls().is_empty(),
+        "no fallback to broader credentials"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_id_iam_cannot_carry_is_refused_before_any_call() {
+    let Isolated {
+        app,
+        aws,
+        moto: _moto,
+    } = isolated_app().await;
+    let user = "a,b"; // a comma is not allowed in a session tag value
+    let response = app
+        .call(Method::GET, &format!("/api/{user}/tasks"))
+        .token(&token_for(user))
+        .send()
+        .await;
+    response.assert_problem(403);
+    assert!(
+        response.body["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("user-not-isolable")
+    );
+    assert!(
+        aws.calls()
+            .iter()
+            .all(|call| call.action == "DescribeTable")
+    );
+}
