@@ -3,7 +3,7 @@
 // them over HTTP.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Visitor, api, decodeJwt, kid, mintHs256, requireTools, startStack, waitUntil } from "./helpers.mjs";
+import { Visitor, api, decodeJwt, kid, mintHs256, requireTools, startStack, startStackWithTwoUsers, waitUntil } from "./helpers.mjs";
 
 requireTools();
 
@@ -29,11 +29,7 @@ for (const mode of ["jwks", "hs256"]) {
 
     after(() => stack?.stop());
     before(async () => {
-      stack = await startStack({ mode });
-      alice = new Visitor(stack.baseURL);
-      bob = new Visitor(stack.baseURL);
-      await alice.signUp("Alice");
-      await bob.signUp("Bob");
+      ({ stack, alice, bob } = await startStackWithTwoUsers(mode));
       if (mode === "jwks") {
         [aliceToken, bobToken] = [await alice.token(), await bob.token()];
       } else {

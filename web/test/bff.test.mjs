@@ -2,7 +2,7 @@
 // JSON out, no token ever. The same tests in JWKS mode and in HS256 mode (the handlers mint).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Visitor, api, requireTools, startStack, waitUntil } from "./helpers.mjs";
+import { Visitor, api, requireTools, startStack, startStackWithTwoUsers, waitUntil } from "./helpers.mjs";
 
 requireTools();
 
@@ -13,11 +13,7 @@ for (const mode of ["jwks", "hs256"]) {
     let stack, alice, bob;
     after(() => stack?.stop());
     before(async () => {
-      stack = await startStack({ mode });
-      alice = new Visitor(stack.baseURL);
-      bob = new Visitor(stack.baseURL);
-      await alice.signUp("Alice");
-      await bob.signUp("Bob");
+      ({ stack, alice, bob } = await startStackWithTwoUsers(mode));
     });
 
     it("sets the session as an httpOnly, SameSite=Lax cookie", async () => {

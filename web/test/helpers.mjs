@@ -148,6 +148,21 @@ export async function startStack({ mode = "jwks", webEnv = {}, apiEnv = {} } = {
 }
 
 /** A person using the app: a cookie jar and the calls a browser or a script would make. */
+/** A stack in `mode` with two users, Alice and Bob, signed up through the front end. */
+export async function startStackWithTwoUsers(mode) {
+  const stack = await startStack({ mode });
+  try {
+    const alice = new Visitor(stack.baseURL);
+    const bob = new Visitor(stack.baseURL);
+    await alice.signUp("Alice");
+    await bob.signUp("Bob");
+    return { stack, alice, bob };
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}
+
 export class Visitor {
   cookies = new Map();
 
