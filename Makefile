@@ -70,10 +70,11 @@ dynamodb: test-deps
 	cargo run -q -p taskgate-tests --example dynamodb_local
 
 ## watch: `make dynamodb` plus `cargo lambda watch`: the six functions behind one router on
-## http://127.0.0.1:9000, on that table, development auth unless AUTH_* is set
+## http://127.0.0.1:9000 (loopback only: development auth may be on), on that table,
+## development auth unless an AUTH_* variable is set
 .PHONY: watch
 watch: test-deps
-	cargo run -q -p taskgate-tests --example dynamodb_local -- cargo lambda watch
+	cargo run -q -p taskgate-tests --example dynamodb_local -- cargo lambda watch --invoke-address 127.0.0.1
 
 ## fuzz: each cargo-fuzz target for FUZZ_SECONDS (default 60) from the committed seeds in
 ## shared/fuzz/seeds/; stable toolchain (RUSTC_BOOTSTRAP), no sanitizer. Needs `cargo install cargo-fuzz`.

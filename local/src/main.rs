@@ -7,13 +7,18 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request as HttpRequest, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::Response as HttpResponse;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, tracing};
-use taskgate::config::{Config, ConfigError, isolation, key_source_configured, process_env};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, RequestExt, tracing};
+use taskgate::config::{
+    Config, ConfigError, Limits, auth_variables_set, isolation, process_env, process_vars,
+};
 use taskgate::http::Problem;
 use taskgate::http::request::from_http;
+use taskgate::http::response::add_standard_headers;
 use taskgate::http::routes::ROUTES;
 use taskgate::{App, handlers};
 use tower_http::cors::CorsLayer;
@@ -22,25 +27,32 @@ use tower_http::cors::CorsLayer;
 /// anything over 16 KiB with a 413 of their own.
 const MAX_READ_BYTES: usize = 10 * 1024 * 1024;
 
+/// The response header that carries each request's id, as API Gateway's HTTP APIs name it.
+const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("apigw-requestid");
+
 #[tokio::main]
 async fn main() {
     tracing::init_default_subscriber();
-    let port = process_env("PORT").unwrap_or_else(|| "8000".into());
-    let base_url = format!("http://127.0.0.1:{port}");
-    let (app, demo_token) = build_app().await.unwrap_or_else(|error| {
+    let exit = |error: ConfigError| -> ! {
         tracing::error!("{error}");
         std::process::exit(1)
-    });
+    };
+    let port = port(process_env).unwrap_or_else(|error| exit(error));
+    let cors = cors(process_env).unwrap_or_else(|error| exit(error));
+    let (app, demo_token) = build_app().await.unwrap_or_else(|error| exit(error));
     let router = Router::new()
         .fallback(serve)
         .with_state(Arc::new(app))
-        .layer(cors());
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port.parse().unwrap_or(8000)))
+        .layer(cors)
+        .layer(axum::middleware::map_response(standard_headers));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap_or_else(|error| {
-            tracing::error!("cannot listen on {base_url}: {error}");
+            tracing::error!("cannot listen on 127.0.0.1:{port}: {error}");
             std::process::exit(1)
         });
+    let port = listener.local_addr().map_or(port, |addr| addr.port());
+    let base_url = format!("http://127.0.0.1:{port}");
     if let Some(token) = demo_token {
         println!("{}", dev_mode::banner(&base_url, &token));
     }
@@ -52,7 +64,7 @@ async fn main() {
 
 /// The app from the environment; in development mode also the demo user's token.
 async fn build_app() -> Result<(App, Option<String>), ConfigError> {
-    if key_source_configured(process_env) {
+    if auth_variables_set(process_vars())? {
         let config = Config::from_env()?;
         return Ok((App::from_config(&config, &ROUTES).await?, None));
     }
@@ -61,21 +73,38 @@ async fn build_app() -> Result<(App, Option<String>), ConfigError> {
     let config = Config {
         auth,
         isolation: isolation(process_env, tasks_table.is_some())?,
+        limits: Limits::from_lookup(process_env)?,
         tasks_table,
     };
     Ok((App::from_config(&config, &ROUTES).await?, Some(token)))
 }
 
+/// `PORT` (default 8000): a port number; 0 picks a free one.
+fn port(env: impl Fn(&str) -> Option<String>) -> Result<u16, ConfigError> {
+    let Some(raw) = env("PORT") else {
+        return Ok(8000);
+    };
+    raw.trim().parse().map_err(|_| {
+        ConfigError::new(
+            "PORT",
+            format!("must be a port number from 0 to 65535, got {raw:?}"),
+        )
+    })
+}
+
 /// Browsers on `CORS_ALLOWED_ORIGINS` (comma-separated; default the Next.js dev server) may
-/// call the API, as API Gateway's CORS configuration allows in AWS.
-fn cors() -> CorsLayer {
-    let origins = process_env("CORS_ALLOWED_ORIGINS")
+/// call the API, as API Gateway's CORS configuration allows in AWS. Each origin is
+/// `http(s)://host[:port]`; `*` is refused (it would let any site call with a user's token).
+fn cors(env: impl Fn(&str) -> Option<String>) -> Result<CorsLayer, ConfigError> {
+    let origins = env("CORS_ALLOWED_ORIGINS")
         .unwrap_or_else(|| "http://localhost:3000,http://127.0.0.1:3000".into());
-    let origins: Vec<HeaderValue> = origins
+    let origins = origins
         .split(',')
-        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
-        .collect();
-    CorsLayer::new()
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(origin)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CorsLayer::new()
         .allow_origin(origins)
         .allow_methods([
             Method::GET,
@@ -90,7 +119,35 @@ fn cors() -> CorsLayer {
             header::IF_MATCH,
             header::HeaderName::from_static("idempotency-key"),
         ])
-        .expose_headers([header::ETAG, header::LOCATION])
+        .expose_headers([header::ETAG, header::LOCATION, REQUEST_ID_HEADER]))
+}
+
+/// One origin of `CORS_ALLOWED_ORIGINS`.
+fn origin(raw: &str) -> Result<HeaderValue, ConfigError> {
+    let error = |reason: String| ConfigError::new("CORS_ALLOWED_ORIGINS", reason);
+    if raw == "*" {
+        return Err(error(
+            "`*` is not accepted: list the browser origins that may call the API, e.g. \
+             http://localhost:3000"
+                .into(),
+        ));
+    }
+    let host = raw
+        .strip_prefix("https://")
+        .or_else(|| raw.strip_prefix("http://"))
+        .filter(|host| !host.is_empty() && !host.contains(['/', '*', '?', '#', '@']));
+    match (host, HeaderValue::from_str(raw)) {
+        (Some(_), Ok(value)) => Ok(value),
+        _ => Err(error(format!(
+            "{raw:?} is not an origin (http(s)://host[:port], no path)"
+        ))),
+    }
+}
+
+/// The headers every answer carries, the CORS layer's own included.
+async fn standard_headers(mut response: HttpResponse) -> HttpResponse {
+    add_standard_headers(response.headers_mut());
+    response
 }
 
 /// One HTTP request through the shared handlers, as a Lambda function would see it.
@@ -109,8 +166,16 @@ async fn serve(State(app): State<Arc<App>>, request: HttpRequest) -> HttpRespons
     } else {
         Body::Binary(bytes.to_vec())
     };
-    let request = from_http(lambda_http::Request::from_parts(parts, body));
-    into_axum(handlers::handle_any(&app, request).await)
+    let id = format!("{:016x}", rand::random::<u64>());
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.request_id = Some(id.clone());
+    let request = from_http(lambda_http::Request::from_parts(parts, body))
+        .with_request_context(RequestContext::ApiGatewayV2(context));
+    let mut response = into_axum(handlers::handle_any(&app, request).await);
+    if let Ok(id) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, id);
+    }
+    response
 }
 
 fn into_axum(response: lambda_http::Response<Body>) -> HttpResponse {

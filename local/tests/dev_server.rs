@@ -67,6 +67,11 @@ fn start_dev_server() -> DevServer {
 fn local_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_taskgate-local"));
     command.env("RUST_LOG", "info");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AUTH_") {
+            command.env_remove(name);
+        }
+    }
     for name in [
         "AUTH_JWKS_URL",
         "AUTH_JWKS",
@@ -221,4 +226,99 @@ fn development_mode_is_refused_inside_lambda() {
         stderr.contains("development mode is refused inside AWS Lambda"),
         "{stderr}"
     );
+}
+
+/// Starts the binary with `vars` (in development mode otherwise) and expects it to stop at
+/// once; returns its one line of output.
+fn refused_start(vars: &[(&str, &str)]) -> String {
+    let mut command = local_command();
+    command
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("PORT", "0");
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let output = command.output().expect("taskgate-local runs");
+    let text = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{vars:?} started:\n{text}");
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{vars:?}: not one line:\n{text}");
+    lines[0].to_string()
+}
+
+#[test]
+fn a_bad_port_or_a_wildcard_origin_stops_the_start_with_one_line() {
+    for port in ["abc", "65536", "-1", "80x"] {
+        let line = refused_start(&[("PORT", port)]);
+        assert!(line.contains("PORT") && line.contains(port), "{line}");
+    }
+    for origins in [
+        "*",
+        "http://localhost:3000,*",
+        "localhost:3000",
+        "http://a/path",
+    ] {
+        let line = refused_start(&[("CORS_ALLOWED_ORIGINS", origins)]);
+        assert!(line.contains("CORS_ALLOWED_ORIGINS"), "{line}");
+    }
+}
+
+#[test]
+fn any_auth_variable_means_configured_mode_and_what_is_wrong_is_named() {
+    let cases = [
+        (vec![("AUTH_ISSUER", "x")], "AUTH_JWKS_URL"),
+        (vec![("AUTH_HS256_SECRET", "")], "AUTH_HS256_SECRET"),
+        (
+            vec![("AUTH_JWKS_URI", "https://auth.example.com/jwks")],
+            "AUTH_JWKS_URI",
+        ),
+        (
+            vec![("AUTH_JWKS", "{\"keys\":[]}"), ("AUTH_ISSUER", "x")],
+            "AUTH_AUDIENCE",
+        ),
+    ];
+    for (vars, named) in cases {
+        let line = refused_start(&vars);
+        assert!(line.contains(named), "{vars:?}: {line}");
+        assert!(!line.contains("DEVELOPMENT MODE"), "{line}");
+    }
+}
+
+#[test]
+fn a_table_without_a_region_is_one_line_without_metadata_warnings() {
+    let line = refused_start(&[("TASKS_TABLE", "taskgate-tasks")]);
+    assert!(line.contains("AWS_REGION"), "{line}");
+}
+
+#[tokio::test]
+async fn every_answer_has_the_standard_headers_and_a_request_id() {
+    let server = start_dev_server();
+    let client = ready(&server).await;
+    let tasks = format!("{}/api/demo-user/tasks", server.base_url);
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, &tasks)
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST");
+    // (request, whether it reaches the handlers, which give it a request id)
+    let requests = [
+        (client.get(&tasks).bearer_auth(&server.token), true),
+        (client.get(&tasks), true),
+        (client.get(format!("{}/nowhere", server.base_url)), true),
+        (client.delete(&tasks).bearer_auth(&server.token), true),
+        (preflight, false),
+    ];
+    let mut ids = std::collections::HashSet::new();
+    for (request, handled) in requests {
+        let response = request.send().await.unwrap();
+        let headers = response.headers();
+        let what = format!("{} {:?}", response.status(), headers);
+        assert_eq!(headers["cache-control"], "no-store", "{what}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
+        if handled {
+            let id = headers["apigw-requestid"].to_str().unwrap().to_string();
+            assert!(!id.is_empty() && ids.insert(id), "{what}");
+        }
+    }
 }

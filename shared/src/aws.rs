@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use aws_config::environment::EnvironmentVariableRegionProvider;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::ProfileFileRegionProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
@@ -29,14 +32,30 @@ pub fn sdk_config_loader() -> ConfigLoader {
         )
 }
 
+/// The settings of [`sdk_config_loader`], with the region from the environment or the profile
+/// only: never from EC2's instance metadata (Lambda sets `AWS_REGION`), so a missing region is
+/// one clear error, printed before the SDK could log metadata timeouts.
+pub async fn load_default() -> Result<SdkConfig, ConfigError> {
+    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else(ProfileFileRegionProvider::new())
+        .region()
+        .await
+        .ok_or_else(no_region)?;
+    load(sdk_config_loader().region(region)).await
+}
+
 /// Loads the settings (no network call); a missing region is a configuration error.
 pub async fn load(loader: ConfigLoader) -> Result<SdkConfig, ConfigError> {
     let config = loader.load().await;
     if config.region().is_none() {
-        return Err(ConfigError::new(
-            "AWS_REGION",
-            "is not set; the AWS clients need a region (Lambda sets it)",
-        ));
+        return Err(no_region());
     }
     Ok(config)
+}
+
+fn no_region() -> ConfigError {
+    ConfigError::new(
+        "AWS_REGION",
+        "is not set; the AWS clients need a region (Lambda sets it)",
+    )
 }

@@ -1,5 +1,6 @@
 //! Environment -> [`Config`], parsed once at cold start. Every error names the variable.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -28,6 +29,60 @@ pub struct Config {
     pub tasks_table: Option<String>,
     /// `DATA_ISOLATION`: who keeps users apart in DynamoDB.
     pub isolation: DataIsolation,
+    /// `TASK_QUOTA` and `REQUEST_DEADLINE_MS`: what one user and one request may cost.
+    pub limits: Limits,
+}
+
+/// Tasks one user may have when `TASK_QUOTA` is not set.
+pub const DEFAULT_TASK_QUOTA: u64 = 10_000;
+/// The request deadline when `REQUEST_DEADLINE_MS` is not set: well inside the template's 10 s
+/// function timeout.
+pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(8);
+/// The longest request deadline: a Lambda function's longest timeout.
+const MAX_REQUEST_DEADLINE: Duration = Duration::from_secs(900);
+
+/// What one user and one request may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `TASK_QUOTA`: tasks one user may have (idempotency records do not count).
+    pub task_quota: u64,
+    /// `REQUEST_DEADLINE_MS`: how long one request may take, retries included; past it the
+    /// answer is 503 with `Retry-After`.
+    pub request_deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            task_quota: DEFAULT_TASK_QUOTA,
+            request_deadline: DEFAULT_REQUEST_DEADLINE,
+        }
+    }
+}
+
+impl Limits {
+    /// Reads `TASK_QUOTA` and `REQUEST_DEADLINE_MS` (each a positive whole number).
+    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let positive = |name: &'static str, max: u64| -> Result<Option<u64>, ConfigError> {
+            env(name)
+                .map(|raw| match raw.trim().parse::<u64>() {
+                    Ok(value) if (1..=max).contains(&value) => Ok(value),
+                    _ => Err(ConfigError::new(
+                        name,
+                        format!("must be a whole number from 1 to {max}"),
+                    )),
+                })
+                .transpose()
+        };
+        let deadline_ms = positive(
+            "REQUEST_DEADLINE_MS",
+            MAX_REQUEST_DEADLINE.as_millis() as u64,
+        )?;
+        Ok(Self {
+            task_quota: positive("TASK_QUOTA", u64::from(u32::MAX))?.unwrap_or(DEFAULT_TASK_QUOTA),
+            request_deadline: deadline_ms.map_or(DEFAULT_REQUEST_DEADLINE, Duration::from_millis),
+        })
+    }
 }
 
 /// Who keeps users apart in DynamoDB.
@@ -158,14 +213,14 @@ impl RefreshPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration error: {variable}: {reason}")]
 pub struct ConfigError {
-    pub variable: &'static str,
+    pub variable: Cow<'static, str>,
     pub reason: String,
 }
 
 impl ConfigError {
-    pub fn new(variable: &'static str, reason: impl Into<String>) -> Self {
+    pub fn new(variable: impl Into<Cow<'static, str>>, reason: impl Into<String>) -> Self {
         Self {
-            variable,
+            variable: variable.into(),
             reason: reason.into(),
         }
     }
@@ -188,8 +243,9 @@ pub fn process_env(name: &str) -> Option<String> {
 }
 
 impl Config {
-    /// Reads the process environment.
+    /// Reads the process environment; an unknown or empty `AUTH_*` variable is an error.
     pub fn from_env() -> Result<Self, ConfigError> {
+        auth_variables_set(process_vars())?;
         Self::from_lookup(process_env)
     }
 
@@ -205,6 +261,7 @@ impl Config {
         Ok(Self {
             auth: AuthConfig::from_lookup(&env)?,
             isolation: isolation(&env, tasks_table.is_some())?,
+            limits: Limits::from_lookup(&env)?,
             tasks_table,
         })
     }
@@ -269,9 +326,60 @@ const KEY_SOURCE_VARIABLES: [&str; 4] = [
     "AUTH_HS256_SECRET_ID",
 ];
 
-/// Whether any key-source variable is set (else tools may offer a development mode).
-pub fn key_source_configured(env: impl Fn(&str) -> Option<String>) -> bool {
-    KEY_SOURCE_VARIABLES.iter().any(|name| env(name).is_some())
+/// Every `AUTH_*` variable taskgate reads.
+const AUTH_VARIABLES: [&str; 8] = [
+    "AUTH_JWKS_URL",
+    "AUTH_JWKS",
+    "AUTH_HS256_SECRET",
+    "AUTH_HS256_SECRET_ID",
+    "AUTH_HS256_PREVIOUS_SECRET",
+    "AUTH_ISSUER",
+    "AUTH_AUDIENCE",
+    "AUTH_LEEWAY_SECONDS",
+];
+
+/// `AUTH_*` variables of the front end (`web/`), which the API ignores.
+const FRONT_END_AUTH_VARIABLES: [&str; 1] = ["AUTH_RATE_LIMIT"];
+
+/// Whether any `AUTH_*` variable is set among `vars` (name, value): tools offer development
+/// mode only when none is. An `AUTH_*` name taskgate does not read, or an empty value, is an
+/// error naming it, so a typo never falls back to development mode.
+pub fn auth_variables_set(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<bool, ConfigError> {
+    let mut any = false;
+    for (name, value) in vars {
+        if !name.starts_with("AUTH_") || FRONT_END_AUTH_VARIABLES.contains(&name.as_str()) {
+            continue;
+        }
+        if !AUTH_VARIABLES.contains(&name.as_str()) {
+            return Err(ConfigError::new(
+                name,
+                format!(
+                    "is not a variable taskgate reads; the AUTH_* variables are {}",
+                    AUTH_VARIABLES.join(", ")
+                ),
+            ));
+        }
+        if value.is_empty() {
+            return Err(ConfigError::new(
+                name,
+                "is set but empty; give it a value or unset it",
+            ));
+        }
+        any = true;
+    }
+    Ok(any)
+}
+
+/// The process environment as (name, value) pairs, values that are not UTF-8 made lossy.
+pub fn process_vars() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().map(|(name, value)| {
+        (
+            name.to_string_lossy().into_owned(),
+            value.to_string_lossy().into_owned(),
+        )
+    })
 }
 
 fn key_source(env: impl Fn(&str) -> Option<String>) -> Result<KeySource, ConfigError> {
@@ -300,7 +408,7 @@ fn key_source(env: impl Fn(&str) -> Option<String>) -> Result<KeySource, ConfigE
             "no verification keys: set AUTH_JWKS_URL (recommended), AUTH_JWKS, AUTH_HS256_SECRET_ID or AUTH_HS256_SECRET",
         )),
         [first, ..] => Err(ConfigError::new(
-            first,
+            *first,
             format!(
                 "set exactly one of {}; found {}",
                 KEY_SOURCE_VARIABLES.join(", "),
@@ -561,6 +669,28 @@ mod tests {
     }
 
     #[test]
+    fn limits_default_and_are_bounded() {
+        let base = [ISS[0], ISS[1], ("AUTH_JWKS", "{}")];
+        let config = Config::from_lookup(lookup(&base)).unwrap();
+        assert_eq!(config.limits, Limits::default());
+        let mut vars = base.to_vec();
+        vars.extend([("TASK_QUOTA", "3"), ("REQUEST_DEADLINE_MS", "1500")]);
+        let limits = Config::from_lookup(lookup(&vars)).unwrap().limits;
+        assert_eq!(limits.task_quota, 3);
+        assert_eq!(limits.request_deadline, Duration::from_millis(1500));
+        for (name, bad) in [
+            ("TASK_QUOTA", "0"),
+            ("TASK_QUOTA", "many"),
+            ("REQUEST_DEADLINE_MS", "0"),
+            ("REQUEST_DEADLINE_MS", "900001"),
+        ] {
+            let mut vars = base.to_vec();
+            vars.push((name, bad));
+            assert_eq!(error(&vars).variable, name, "{bad}");
+        }
+    }
+
+    #[test]
     fn iam_isolation_needs_a_table_and_a_role() {
         let base = [ISS[0], ISS[1], ("AUTH_JWKS", "{}"), ("TASKS_TABLE", "t")];
         let config = Config::from_lookup(lookup(&base)).unwrap();
@@ -599,6 +729,39 @@ mod tests {
             ("DATA_ISOLATION", "iam"),
         ];
         assert_eq!(error(&no_table).variable, "DATA_ISOLATION");
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn development_mode_only_without_any_auth_variable() {
+        let unrelated = [
+            ("PATH", "/bin"),
+            ("AUTHOR", "x"),
+            ("AUTH_RATE_LIMIT", "off"),
+        ];
+        assert_eq!(auth_variables_set(vars(&unrelated)), Ok(false));
+        assert_eq!(auth_variables_set(vars(&[("AUTH_ISSUER", "x")])), Ok(true));
+        let empty = auth_variables_set(vars(&[("AUTH_HS256_SECRET", "")])).unwrap_err();
+        assert_eq!(empty.variable, "AUTH_HS256_SECRET");
+        assert!(empty.reason.contains("empty"), "{empty}");
+        let typo = auth_variables_set(vars(&[
+            ("AUTH_ISSUER", "x"),
+            ("AUTH_JWKS_URI", "https://a/jwks"),
+        ]))
+        .unwrap_err();
+        assert_eq!(typo.variable, "AUTH_JWKS_URI");
+        assert!(typo.to_string().contains("AUTH_JWKS_URL"), "{typo}");
+    }
+
+    #[test]
+    fn some_auth_variables_without_a_key_source_name_what_is_missing() {
+        assert_eq!(error(&[("AUTH_ISSUER", "x")]).variable, "AUTH_JWKS_URL");
     }
 
     #[test]

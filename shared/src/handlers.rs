@@ -1,6 +1,8 @@
 //! One async fn per route: `(&App, Request) -> Response`. Each resolves the path, authenticates,
 //! checks the path user is the token's user, then does its work with the token's user id.
 
+use std::time::{Duration, SystemTime};
+
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::AUTHORIZATION;
 use lambda_http::request::RequestContext;
@@ -26,13 +28,36 @@ pub async fn handle(app: &App, route: Route, request: Request) -> Response<Body>
         request_id = %request_id(&request)
     );
     async {
-        match serve(app, route, &request).await {
-            Ok(response) => response,
-            Err(problem) => problem.into_response(),
+        let deadline = time_allowed(app, &request);
+        match tokio::time::timeout(deadline, serve(app, route, &request)).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(problem)) => problem.into_response(),
+            Err(_) => {
+                tracing::warn!(
+                    deadline_ms = deadline.as_millis() as u64,
+                    "request deadline passed"
+                );
+                Problem::deadline_exceeded().into_response()
+            }
         }
     }
     .instrument(span)
     .await
+}
+
+/// Time kept back from a Lambda invocation's own deadline to send the answer.
+const ANSWER_MARGIN: Duration = Duration::from_millis(250);
+
+/// How long this request may take: the app's request deadline, or less when the Lambda
+/// invocation ends sooner (so the caller gets our 503, not the runtime's timeout). A deadline
+/// that has already passed is no deadline: Lambda's are always ahead, and emulators (`cargo
+/// lambda watch` sends one in 1970) only pretend.
+fn time_allowed(app: &App, request: &Request) -> Duration {
+    let invocation_left = request
+        .lambda_context_ref()
+        .and_then(|context| context.deadline().duration_since(SystemTime::now()).ok())
+        .map(|left| left.saturating_sub(ANSWER_MARGIN));
+    invocation_left.map_or(app.request_deadline, |left| left.min(app.request_deadline))
 }
 
 /// Serves any route by the route table: the local server's entry point.
@@ -50,7 +75,9 @@ async fn serve(app: &App, route: Route, request: &Request) -> Result<Response<Bo
     let params = path_params(route, request)?;
     let claims = authenticate(app, request).await?;
     if params.user_id != claims.sub {
-        tracing::warn!(outcome = "forbidden", sub = %claims.sub, path_user = %params.user_id, "auth");
+        // As `&str` fields: text logs quote and escape them, so no value forges a log line.
+        let (sub, path_user) = (claims.sub.as_str(), params.user_id.as_str());
+        tracing::warn!(outcome = "forbidden", sub, path_user, "auth");
         return Err(Problem::forbidden());
     }
     let user = claims.sub.as_str();
@@ -71,10 +98,10 @@ async fn list_tasks(app: &App, user: &str, request: &Request) -> Result<Response
         items: &'a [Task],
         next_cursor: Option<String>,
     }
-    let page = app.store.list(user, list_query(request, user)?).await?;
+    let page = app.store.list(user, list_query(request)?).await?;
     let body = ListBody {
         items: &page.items,
-        next_cursor: page.next_cursor.map(|cursor| cursor.encode(user)),
+        next_cursor: page.next_cursor.map(|cursor| cursor.encode()),
     };
     Ok(response::json(StatusCode::OK, &body))
 }
@@ -95,7 +122,7 @@ async fn create_task(app: &App, user: &str, request: &Request) -> Result<Respons
     let key = idempotency_key(request)?;
     let task = Task::new(app.new_task_id(), user, new, now());
     let created = app.store.create(task, key.as_deref()).await?;
-    let mut response = response::created(&created.task);
+    let mut response = response::created(&created.task, stage_prefix(request));
     if created.replayed {
         response.headers_mut().insert(
             "idempotent-replayed",
@@ -175,7 +202,7 @@ async fn authenticate(app: &App, request: &Request) -> Result<Claims, Problem> {
         app.authenticator.verify(header).await
     };
     match &result {
-        Ok(claims) => tracing::debug!(outcome = "accepted", sub = %claims.sub, "auth"),
+        Ok(claims) => tracing::debug!(outcome = "accepted", sub = claims.sub.as_str(), "auth"),
         Err(AuthError::KeysUnavailable) => {
             tracing::error!(outcome = "unavailable", reason = "keys_unavailable", "auth")
         }
@@ -231,6 +258,13 @@ fn raw_path(request: &Request) -> &str {
         .and_then(|stage| raw.strip_prefix('/')?.strip_prefix(stage))
         .filter(|rest| rest.starts_with('/'))
         .unwrap_or(raw)
+}
+
+/// The named stage's prefix the client's path carries (e.g. `/prod`), or empty: what
+/// [`raw_path`] strips.
+fn stage_prefix(request: &Request) -> &str {
+    let raw = request.raw_http_path();
+    raw.strip_suffix(raw_path(request)).unwrap_or("")
 }
 
 fn task_id(params: &PathParams) -> Result<TaskId, Problem> {

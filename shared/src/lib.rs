@@ -9,6 +9,7 @@ pub mod aws;
 pub mod config;
 pub mod handlers;
 pub mod http;
+pub mod lambda;
 pub mod tasks;
 
 pub use app::App;

@@ -1,6 +1,7 @@
 //! What a request costs: token verification per algorithm (real Better Auth tokens), and whole
 //! requests through the real handlers with the in-memory store. `make bench` runs it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -8,7 +9,8 @@ use lambda_http::http::Method;
 use serde_json::{Value, json};
 use taskgate::auth::Authenticator;
 use taskgate::config::{AuthConfig, KeySource};
-use taskgate_tests::{USER, repo_path, spawn_app, token_for};
+use taskgate::tasks::memory::MemoryStore;
+use taskgate_tests::{USER, hs256_config, repo_path, spawn_app, spawn_app_with, token_for};
 use tokio::runtime::Runtime;
 
 fn runtime() -> Runtime {
@@ -56,7 +58,9 @@ fn verification(c: &mut Criterion) {
 
 fn requests(c: &mut Criterion) {
     let rt = runtime();
-    let app = rt.block_on(spawn_app());
+    // The create benchmark makes far more tasks than the default per-user quota.
+    let store = MemoryStore::new().with_quota(u64::MAX);
+    let app = rt.block_on(spawn_app_with(hs256_config(), Arc::new(store)));
     let token = token_for(USER);
     for n in 0..50 {
         rt.block_on(app.create_task(USER, &format!("task {n}")));

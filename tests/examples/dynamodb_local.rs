@@ -4,13 +4,13 @@
 //!
 //! Without arguments it runs until interrupted. With a command (`-- cargo lambda watch`), it runs
 //! that command with the environment that points the functions at the table, plus development
-//! auth (a fresh HS256 secret and a printed token for `demo-user`) unless an `AUTH_*` key source
+//! auth (a fresh HS256 secret and a printed token for `demo-user`) unless an `AUTH_*` variable
 //! is set, and stops DynamoDB Local when the command exits.
 
 use std::process::{Command, ExitCode};
 
 use serde_json::json;
-use taskgate::config::{key_source_configured, process_env as env};
+use taskgate::config::{auth_variables_set, process_env as env, process_vars};
 use taskgate_tests::dynamodb_local::{DynamoDbLocal, REGION};
 use taskgate_tests::{ISSUER, hs256_token, now, repo_path};
 
@@ -19,6 +19,13 @@ const DEMO_USER: &str = "demo-user";
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let configured = match auth_variables_set(process_vars()) {
+        Ok(configured) => configured,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let port = env("DYNAMODB_PORT").map_or(8001, |port| {
         port.parse().expect("DYNAMODB_PORT must be a port number")
     });
@@ -52,7 +59,7 @@ async fn main() -> ExitCode {
             command.env(name, value);
         }
     }
-    if !key_source_configured(env) {
+    if !configured {
         let secret = format!("{}{}", ulid::Ulid::new(), ulid::Ulid::new());
         let claims = json!({
             "sub": DEMO_USER, "iss": ISSUER, "aud": ISSUER, "iat": now(), "exp": now() + 12 * 3600,

@@ -36,12 +36,21 @@ try {
 
 const ROUTES = [
   { role: 'ListTasksFunctionRole', route: 'GET /api/{user_id}/tasks', actions: ['dynamodb:Query'] },
-  // TransactWriteItems (task + idempotency record) is authorized as its PutItems; GetItem reads
-  // the first result back for a replay.
-  { role: 'CreateTaskFunctionRole', route: 'POST /api/{user_id}/tasks', actions: ['dynamodb:PutItem', 'dynamodb:GetItem'] },
+  // TransactWriteItems (task, idempotency record, the user's task counter) is authorized per
+  // item: PutItem, and UpdateItem for the counter; GetItem reads the first result back for a replay.
+  {
+    role: 'CreateTaskFunctionRole',
+    route: 'POST /api/{user_id}/tasks',
+    actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
+  },
   { role: 'GetTaskFunctionRole', route: 'GET /api/{user_id}/tasks/{task_id}', actions: ['dynamodb:GetItem'] },
   { role: 'UpdateTaskFunctionRole', route: 'PUT /api/{user_id}/tasks/{task_id}', actions: ['dynamodb:UpdateItem'] },
-  { role: 'DeleteTaskFunctionRole', route: 'DELETE /api/{user_id}/tasks/{task_id}', actions: ['dynamodb:DeleteItem'] },
+  // TransactWriteItems (the task, the user's task counter): DeleteItem and UpdateItem.
+  {
+    role: 'DeleteTaskFunctionRole',
+    route: 'DELETE /api/{user_id}/tasks/{task_id}',
+    actions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+  },
   {
     role: 'CompleteTaskFunctionRole',
     route: 'PATCH /api/{user_id}/tasks/{task_id}/complete',
@@ -69,6 +78,8 @@ const TENANT_SESSION = `arn:aws:sts::${ACCOUNT}:assumed-role/${STACK}-tenant-dat
 const USER_A_TAG = { 'aws:PrincipalTag/taskgate_user': 'userA' }
 
 const OTHER_TABLE_ARN = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/other-table`
+/** The status index (filtered lists Query it); any other index of the table stays out of reach. */
+const STATUS_INDEX_ARN = `${TABLE_ARN}/index/by_status`
 const INDEX_ARN = `${TABLE_ARN}/index/x`
 
 // ---------------------------------------------------------------------------------------------
@@ -164,13 +175,28 @@ describe('iam isolation: a TenantDataRole session tagged taskgate_user=userA', (
     })
   }
 
-  test('Query on an index of the table denied, even for userA\'s partition', () =>
+  describe('the status index', () => {
+    test('Query allowed on userA\'s partition', () =>
+      assertAllowed(tenant('dynamodb:Query', leadingKeys('userA'), STATUS_INDEX_ARN)))
+    test('Query denied on userB\'s partition, on both, and without LeadingKeys', async () => {
+      await assertDenied(tenant('dynamodb:Query', leadingKeys('userB'), STATUS_INDEX_ARN))
+      await assertDenied(tenant('dynamodb:Query', leadingKeys('userA', 'userB'), STATUS_INDEX_ARN))
+      await assertDenied(tenant('dynamodb:Query', {}, STATUS_INDEX_ARN))
+    })
+    for (const action of ROUTE_ITEM_ACTIONS.filter((a) => a !== 'dynamodb:Query')) {
+      test(`${action} denied, even for userA's partition`, () =>
+        assertDenied(tenant(action, leadingKeys('userA'), STATUS_INDEX_ARN)))
+    }
+  })
+
+  test('Query on any other index of the table denied, even for userA\'s partition', () =>
     assertDenied(tenant('dynamodb:Query', leadingKeys('userA'), INDEX_ARN)))
 
   test('Scan denied (it has no LeadingKeys: iam-simulate drops the key, as AWS never sends it)', async () => {
     await assertDenied(tenant('dynamodb:Scan', {}))
     await assertDenied(tenant('dynamodb:Scan', leadingKeys('userA'), TABLE_ARN, ['dynamodb:LeadingKeys']))
     await assertDenied(tenant('dynamodb:Scan', {}, INDEX_ARN))
+    await assertDenied(tenant('dynamodb:Scan', {}, STATUS_INDEX_ARN))
   })
 
   test('BatchGetItem and BatchWriteItem denied, even for userA\'s partition (no route uses them)', async () => {
@@ -313,6 +339,12 @@ describe('app isolation: each function role may do exactly what its route needs'
         test(`${action} on another table denied`, () =>
           assertDenied(fn(action, { resource: OTHER_TABLE_ARN, context: leadingKeys('userA') })))
       }
+
+      const queries = actions.includes('dynamodb:Query')
+      test(`Query on the status index ${queries ? 'allowed' : 'denied'}; on any other index denied`, async () => {
+        await (queries ? assertAllowed : assertDenied)(fn('dynamodb:Query', { resource: STATUS_INDEX_ARN, context: leadingKeys('userA') }))
+        await assertDenied(fn('dynamodb:Query', { resource: INDEX_ARN, context: leadingKeys('userA') }))
+      })
 
       test('DescribeTable on the table allowed', () => assertAllowed(fn('dynamodb:DescribeTable')))
       for (const action of TABLE_MANAGEMENT.filter((a) => a !== 'dynamodb:DescribeTable')) {

@@ -16,8 +16,8 @@ use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_norway::Value;
 use taskgate::aws::sdk_config_loader;
@@ -172,13 +172,7 @@ impl DynamoDbLocal {
     /// The store as the functions build it (same SDK settings, same cold-start priming),
     /// pointed at this instance.
     pub async fn store(&self, table: &str) -> DynamoDbStore {
-        let loader = sdk_config_loader()
-            .endpoint_url(self.endpoint())
-            .region(Region::new(REGION))
-            .credentials_provider(test_credentials());
-        DynamoDbStore::from_loader(loader, table)
-            .await
-            .expect("store configuration")
+        store_at(&self.endpoint(), table).await
     }
 
     /// Creates a table with a name no other test uses, from the template's definition.
@@ -207,6 +201,7 @@ impl DynamoDbLocal {
             .table_name(name)
             .set_attribute_definitions(Some(definition.attribute_definitions()))
             .set_key_schema(Some(definition.key_schema()))
+            .set_local_secondary_indexes(definition.local_secondary_indexes())
             .billing_mode(BillingMode::from(definition.billing_mode.as_str()))
             .send()
             .await
@@ -234,6 +229,18 @@ impl Drop for DynamoDbLocal {
     }
 }
 
+/// The store as the functions build it, on the DynamoDB at `endpoint` (e.g. a proxy in front of
+/// DynamoDB Local).
+pub async fn store_at(endpoint: &str, table: &str) -> DynamoDbStore {
+    let loader = sdk_config_loader()
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(test_credentials());
+    DynamoDbStore::from_loader(loader, table)
+        .await
+        .expect("store configuration")
+}
+
 /// The `AWS::DynamoDB::Table` that `template.yaml` declares, as far as DynamoDB Local needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableDefinition {
@@ -243,6 +250,17 @@ pub struct TableDefinition {
     pub keys: Vec<(String, String)>,
     pub billing_mode: String,
     pub ttl_attribute: Option<String>,
+    pub local_indexes: Vec<IndexDefinition>,
+}
+
+/// A local secondary index of [`TableDefinition`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexDefinition {
+    pub name: String,
+    /// (name, key type), as the table's.
+    pub keys: Vec<(String, String)>,
+    /// e.g. `ALL`.
+    pub projection: String,
 }
 
 impl TableDefinition {
@@ -260,17 +278,39 @@ impl TableDefinition {
     }
 
     fn key_schema(&self) -> Vec<KeySchemaElement> {
-        self.keys
-            .iter()
-            .map(|(name, kind)| {
-                KeySchemaElement::builder()
-                    .attribute_name(name)
-                    .key_type(KeyType::from(kind.as_str()))
-                    .build()
-                    .expect("key schema element")
-            })
-            .collect()
+        key_schema(&self.keys)
     }
+
+    fn local_secondary_indexes(&self) -> Option<Vec<LocalSecondaryIndex>> {
+        let indexes: Vec<LocalSecondaryIndex> = self
+            .local_indexes
+            .iter()
+            .map(|index| {
+                let projection = Projection::builder()
+                    .projection_type(ProjectionType::from(index.projection.as_str()))
+                    .build();
+                LocalSecondaryIndex::builder()
+                    .index_name(&index.name)
+                    .set_key_schema(Some(key_schema(&index.keys)))
+                    .projection(projection)
+                    .build()
+                    .expect("local secondary index")
+            })
+            .collect();
+        (!indexes.is_empty()).then_some(indexes)
+    }
+}
+
+fn key_schema(keys: &[(String, String)]) -> Vec<KeySchemaElement> {
+    keys.iter()
+        .map(|(name, kind)| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(KeyType::from(kind.as_str()))
+                .build()
+                .expect("key schema element")
+        })
+        .collect()
 }
 
 /// `template.yaml`, parsed (CloudFormation's `!Ref`-style tags are kept as tagged values).
@@ -294,8 +334,8 @@ pub fn table_definition() -> TableDefinition {
         panic!("template.yaml must declare exactly one table");
     };
     let properties = &table["Properties"];
-    let pairs = |list: &str, name: &str, value: &str| -> Vec<(String, String)> {
-        properties[list]
+    let pairs = |owner: &Value, list: &str, name: &str, value: &str| -> Vec<(String, String)> {
+        owner[list]
             .as_sequence()
             .unwrap_or_else(|| panic!("table {list}"))
             .iter()
@@ -303,11 +343,28 @@ pub fn table_definition() -> TableDefinition {
             .collect()
     };
     let ttl = &properties["TimeToLiveSpecification"];
+    let local_indexes = properties["LocalSecondaryIndexes"]
+        .as_sequence()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|index| IndexDefinition {
+            name: text(&index["IndexName"]),
+            keys: pairs(index, "KeySchema", "AttributeName", "KeyType"),
+            projection: text(&index["Projection"]["ProjectionType"]),
+        })
+        .collect();
     TableDefinition {
-        attributes: pairs("AttributeDefinitions", "AttributeName", "AttributeType"),
-        keys: pairs("KeySchema", "AttributeName", "KeyType"),
+        attributes: pairs(
+            properties,
+            "AttributeDefinitions",
+            "AttributeName",
+            "AttributeType",
+        ),
+        keys: pairs(properties, "KeySchema", "AttributeName", "KeyType"),
         billing_mode: text(&properties["BillingMode"]),
         ttl_attribute: (ttl["Enabled"] == true).then(|| text(&ttl["AttributeName"])),
+        local_indexes,
     }
 }
 

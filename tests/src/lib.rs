@@ -3,6 +3,7 @@
 
 pub mod aws_front_door;
 pub mod dynamodb_local;
+pub mod dynamodb_proxy;
 pub mod jwks_server;
 pub mod moto;
 
@@ -108,6 +109,17 @@ impl TestResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// Asserts the headers every response carries: `Cache-Control: no-store` and
+    /// `X-Content-Type-Options: nosniff`.
+    pub fn assert_standard_headers(&self) {
+        assert_eq!(self.header("cache-control"), Some("no-store"), "{self:?}");
+        assert_eq!(
+            self.header("x-content-type-options"),
+            Some("nosniff"),
+            "{self:?}"
+        );
+    }
+
     /// Asserts an RFC 9457 problem with `status`.
     pub fn assert_problem(&self, status: u16) {
         assert_eq!(self.status, status, "body: {}", self.body);
@@ -116,6 +128,7 @@ impl TestResponse {
             Some("application/problem+json")
         );
         assert_eq!(self.body["status"], status);
+        self.assert_standard_headers();
         for field in ["type", "title", "detail"] {
             assert!(
                 self.body[field].is_string(),

@@ -746,3 +746,60 @@ async fn a_percent_encoded_path_user_is_not_the_token_user() {
         .await
         .assert_problem(403);
 }
+
+// --- headers on every answer -----------------------------------------------------------------
+
+#[tokio::test]
+async fn every_answer_carries_no_store_and_nosniff() {
+    let app = spawn_app().await;
+    let token = token_for(USER);
+    let created = app
+        .call(Method::POST, &tasks_path(USER))
+        .token(&token)
+        .json(json!({"title": "cached nowhere"}))
+        .send()
+        .await;
+    created.assert_standard_headers();
+    let item = task_path(USER, &created.body["id"]);
+    let complete = format!("{item}/complete");
+    let answers = [
+        (Method::GET, tasks_path(USER), Some(&token), 200),
+        (Method::GET, item.clone(), Some(&token), 200),
+        (Method::PATCH, complete, Some(&token), 200),
+        (Method::GET, tasks_path(OTHER_USER), Some(&token), 403),
+        (Method::GET, tasks_path(USER), None, 401),
+        (Method::GET, "/nowhere".to_string(), None, 404),
+        (Method::PATCH, tasks_path(USER), Some(&token), 405),
+        (Method::DELETE, item, Some(&token), 204),
+    ];
+    for (method, path, token, status) in answers {
+        let mut call = app.call(method.clone(), &path);
+        if let Some(token) = token {
+            call = call.token(token);
+        }
+        let response = call.send().await;
+        assert_eq!(
+            response.status, status,
+            "{method} {path}: {}",
+            response.body
+        );
+        response.assert_standard_headers();
+    }
+}
+
+/// `cargo lambda watch` sends every invocation a deadline 600 s after 1970: a deadline already
+/// passed is no deadline, so the request is served under the app's own.
+#[tokio::test]
+async fn an_invocation_deadline_already_passed_is_no_deadline() {
+    use lambda_http::RequestExt;
+    let app = spawn_app().await;
+    let mut context = lambda_http::Context::default();
+    context.deadline = 600_000;
+    let request = app
+        .call(Method::GET, &format!("/api/{USER}/tasks"))
+        .token(&token_for(USER))
+        .request()
+        .with_lambda_context(context);
+    let response = app.send_to(taskgate::Route::ListTasks, request).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+}

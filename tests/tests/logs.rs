@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
+use lambda_http::http::Method;
+use serde_json::{Value, json};
+use taskgate_tests::{SECRET, USER, claims_for, hs256_token, now, spawn_app, token_for};
 
 /// Every reason code `AuthError::reason` can return.
 const REASONS: [&str; 16] = [
@@ -170,4 +172,96 @@ fn the_catalogue_logs_each_auth_outcome_and_never_a_token_signature_or_secret() 
             }
         }
     }
+}
+
+/// Runs `work` on this thread under `subscriber`; returns what it wrote.
+fn capture_logs<F: std::future::Future<Output = ()>>(json: bool, work: F) -> String {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone());
+    let subscriber: Box<dyn tracing::Subscriber + Send + Sync> = match json {
+        true => Box::new(builder.json().finish()),
+        false => Box::new(builder.finish()),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || runtime.block_on(work));
+    let bytes = capture.0.lock().unwrap().clone();
+    String::from_utf8(bytes).expect("UTF-8 logs")
+}
+
+#[test]
+fn a_refused_token_gets_a_generic_detail_and_its_precise_reason_in_the_log() {
+    let expired = {
+        let mut claims = claims_for(USER);
+        claims["exp"] = json!(now() - 3600);
+        hs256_token(&claims, SECRET)
+    };
+    let wrong_issuer = {
+        let mut claims = claims_for(USER);
+        claims["iss"] = json!("https://evil.example");
+        hs256_token(&claims, SECRET)
+    };
+    let forged = hs256_token(&claims_for(USER), b"another-secret-0123456789-abcdefghijkl");
+    let cases = [
+        (expired, "expired"),
+        (wrong_issuer, "wrong_issuer"),
+        (forged, "bad_signature"),
+        ("not.a.jwt".to_string(), "malformed_token"),
+    ];
+    for (token, reason) in cases {
+        let logs = capture_logs(true, async {
+            let app = spawn_app().await;
+            let response = app
+                .call(Method::GET, &format!("/api/{USER}/tasks"))
+                .token(&token)
+                .send()
+                .await;
+            assert_eq!(response.status, 401, "{reason}");
+            assert_eq!(response.body["detail"], "invalid token", "{reason}");
+        });
+        let logged: Vec<Value> = logs
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .filter(|e: &Value| e["fields"]["outcome"] == "rejected")
+            .collect();
+        assert_eq!(logged.len(), 1, "{logs}");
+        assert_eq!(logged[0]["fields"]["reason"], reason, "{logs}");
+    }
+}
+
+#[test]
+fn values_from_tokens_and_paths_cannot_forge_a_text_log_line() {
+    let sub = "evil\nERROR forged=1 \u{1b}[31mred\r";
+    let logs = capture_logs(false, async {
+        let app = spawn_app().await;
+        let response = app
+            .call(Method::GET, &format!("/api/{USER}/tasks"))
+            .token(&token_for(sub))
+            .send()
+            .await;
+        assert_eq!(response.status, 403, "{}", response.body);
+    });
+    assert!(
+        logs.contains(r#"sub="evil\nERROR forged=1 \u{1b}[31mred\r""#),
+        "{logs}"
+    );
+    assert!(!logs.contains('\u{1b}') && !logs.contains('\r'), "{logs}");
+    for line in logs.lines() {
+        assert!(
+            !line.starts_with("ERROR") && !line.starts_with("forged"),
+            "a forged line: {line}"
+        );
+    }
+    let forbidden = logs.lines().find(|l| l.contains("outcome=\"forbidden\""));
+    let forbidden = forbidden.unwrap_or_else(|| panic!("no forbidden event:\n{logs}"));
+    assert!(
+        forbidden.contains(&format!("path_user=\"{USER}\"")),
+        "{forbidden}"
+    );
 }

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use taskgate::tasks::{
-    Created, Cursor, ListQuery, NewTask, Page, StatusFilter, StoreError, Task, TaskChanges,
-    TaskDescription, TaskId, TaskStore, TaskTitle,
+    Created, Cursor, ListQuery, NewTask, Page, PageLimit, StatusFilter, StoreError, Task,
+    TaskChanges, TaskDescription, TaskId, TaskStore, TaskTitle,
 };
 use taskgate_tests::dynamodb_local;
 
@@ -44,10 +44,33 @@ behaviour!(
     toggle_flips_and_checks_the_version,
     list_is_newest_first_and_pages_cover_everything_once,
     list_filters_by_status_across_pages,
+    filtered_lists_fill_their_pages_and_follow_every_change_of_state,
     list_cursors_stay_in_the_users_partition,
     idempotent_create_replays_the_first_result,
     idempotency_keys_are_per_user_and_never_listed,
 );
+
+/// The task quota of the quota scenario's stores.
+const SMALL_QUOTA: u64 = 3;
+
+/// The quota scenario, on each backend with [`SMALL_QUOTA`].
+mod quota {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory() {
+        let store = taskgate::tasks::memory::MemoryStore::new().with_quota(SMALL_QUOTA);
+        creates_stop_at_the_quota_and_replays_do_not(Arc::new(store)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dynamodb() {
+        let local = dynamodb_local::shared();
+        let table = local.new_table().await;
+        let store = local.store(&table).await.with_quota(SMALL_QUOTA);
+        creates_stop_at_the_quota_and_replays_do_not(Arc::new(store)).await;
+    }
+}
 
 fn memory_store() -> Store {
     Arc::new(taskgate::tasks::memory::MemoryStore::new())
@@ -95,7 +118,7 @@ async fn create(store: &Store, user: &str, text: &str) -> Task {
 fn query(status: StatusFilter, limit: usize, after: Option<Cursor>) -> ListQuery {
     ListQuery {
         status,
-        limit,
+        limit: PageLimit::new(limit).expect("a page size"),
         after,
     }
 }
@@ -370,6 +393,144 @@ async fn list_filters_by_status_across_pages(store: Store) {
 
     let all = all_pages(&store, user, StatusFilter::All, 100).await;
     assert_eq!(all[0].items.len(), 24);
+}
+
+async fn filtered_lists_fill_their_pages_and_follow_every_change_of_state(store: Store) {
+    let user = "user-states";
+    let mut pending = Vec::new();
+    for n in 0..3 {
+        pending.push(create(&store, user, &format!("pending {n}")).await);
+    }
+    // Many newer tasks in the other state do not shorten a page of pending ones.
+    for n in 0..12 {
+        let mut task = new_task(user, &format!("done {n:02}"), None);
+        task.completed = true;
+        store.create(task, None).await.unwrap();
+    }
+    let page = store
+        .list(user, query(StatusFilter::Pending, 3, None))
+        .await
+        .unwrap();
+    assert_eq!(titles(&page), ["pending 2", "pending 1", "pending 0"]);
+    assert_eq!(page.next_cursor, None);
+    let pages = all_pages(&store, user, StatusFilter::Completed, 5).await;
+    let sizes: Vec<usize> = pages.iter().map(|p| p.items.len()).collect();
+    assert_eq!(sizes, [5, 5, 2]);
+    assert_eq!(titles(&pages[0])[0], "done 11");
+
+    // A toggle, and an update that sets `completed`, move a task to the other list; an update
+    // without it leaves the task where it is.
+    store
+        .toggle_completed(user, pending[0].id, None, now())
+        .await
+        .unwrap();
+    let latest_done = pages[0].items[0].id;
+    let reopen = TaskChanges {
+        title: title("reopened"),
+        description: None,
+        completed: Some(false),
+    };
+    store
+        .update(user, latest_done, &reopen, None, now())
+        .await
+        .unwrap();
+    let rename = TaskChanges {
+        title: title("pending 1, renamed"),
+        description: None,
+        completed: None,
+    };
+    store
+        .update(user, pending[1].id, &rename, None, now())
+        .await
+        .unwrap();
+    let page = store
+        .list(user, query(StatusFilter::Pending, 10, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&page),
+        ["reopened", "pending 2", "pending 1, renamed"]
+    );
+    let completed: Vec<Page> = all_pages(&store, user, StatusFilter::Completed, 100).await;
+    let listed: Vec<&str> = completed.iter().flat_map(titles).collect();
+    assert_eq!(listed.len(), 12);
+    assert_eq!(listed.last(), Some(&"pending 0"));
+    assert!(!listed.contains(&"reopened"));
+    // A cursor whose task changed state meanwhile still positions the listing.
+    let page = store
+        .list(
+            user,
+            query(StatusFilter::Pending, 10, Some(Cursor(pending[0].id))),
+        )
+        .await
+        .unwrap();
+    assert!(page.items.is_empty(), "{:?}", titles(&page));
+    let page = store
+        .list(
+            user,
+            query(StatusFilter::Pending, 10, Some(Cursor(pending[2].id))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(titles(&page), ["pending 1, renamed"]);
+}
+
+/// With a quota of [`SMALL_QUOTA`]: creating past it is `QuotaExceeded` and writes nothing (no
+/// task, no idempotency record); records do not count; a replay is never refused; a delete makes
+/// room again; other users are not affected.
+async fn creates_stop_at_the_quota_and_replays_do_not(store: Store) {
+    let user = "user-quota";
+    let first = new_task(user, "first", None);
+    store.create(first.clone(), Some("key-1")).await.unwrap();
+    create(&store, user, "second").await;
+    let third = create(&store, user, "third").await;
+
+    for key in [None, Some("key-new")] {
+        let refused = store.create(new_task(user, "fourth", None), key).await;
+        assert!(
+            matches!(refused, Err(StoreError::QuotaExceeded)),
+            "{refused:?}"
+        );
+    }
+    let replay = store
+        .create(new_task(user, "first", None), Some("key-1"))
+        .await
+        .unwrap();
+    assert!(replay.replayed);
+    assert_eq!(replay.task, first);
+    let conflict = store
+        .create(new_task(user, "other", None), Some("key-1"))
+        .await;
+    assert!(
+        matches!(conflict, Err(StoreError::IdempotencyConflict)),
+        "{conflict:?}"
+    );
+    let page = store
+        .list(user, query(StatusFilter::All, 10, None))
+        .await
+        .unwrap();
+    assert_eq!(titles(&page), ["third", "second", "first"]);
+    create(&store, "user-quota-other", "not counted against user-quota").await;
+
+    // A delete makes room for one; the refused key left no record, so it creates anew.
+    store.delete(user, third.id, None).await.unwrap();
+    let fourth = new_task(user, "fourth", None);
+    let created = store.create(fourth.clone(), Some("key-new")).await.unwrap();
+    assert!(!created.replayed);
+    assert_eq!(created.task, fourth);
+    let refused = store.create(new_task(user, "fifth", None), None).await;
+    assert!(
+        matches!(refused, Err(StoreError::QuotaExceeded)),
+        "{refused:?}"
+    );
+    // A failed delete counts nothing off.
+    let missing = store.delete(user, third.id, None).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    let refused = store.create(new_task(user, "fifth", None), None).await;
+    assert!(
+        matches!(refused, Err(StoreError::QuotaExceeded)),
+        "{refused:?}"
+    );
 }
 
 async fn list_cursors_stay_in_the_users_partition(store: Store) {

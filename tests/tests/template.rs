@@ -8,7 +8,9 @@ use serde_norway::Value;
 use taskgate::Route;
 use taskgate::http::routes::ROUTES;
 use taskgate::tasks::dynamodb::{USER_TAG, item_actions};
-use taskgate_tests::dynamodb_local::{self, TableDefinition, table_definition, template};
+use taskgate_tests::dynamodb_local::{
+    self, IndexDefinition, TableDefinition, table_definition, template,
+};
 use taskgate_tests::repo_path;
 
 /// (route key, function name) for every route of the route table.
@@ -132,14 +134,27 @@ fn is_secret_policy(policy: &Value) -> bool {
     is_conditional_policy(policy, "UseHs256Secret", "ReadAuthSecretPolicy")
 }
 
-/// The actions of an inline statement, which must be on the table's ARN only, unconditioned.
+/// The status index's ARN, as the template writes it.
+const STATUS_INDEX_ARN: &str = "${TasksTable.Arn}/index/by_status";
+
+/// The actions of an inline statement, which must be on the table's ARN only (and for a list,
+/// the status index's), unconditioned.
 fn table_actions(id: &str, statement: &Value) -> Vec<String> {
     assert_eq!(statement["Effect"], "Allow");
     assert!(statement.get("Condition").is_none());
+    let resource = &statement["Resource"];
+    let table_only = is_tagged(resource, "!GetAtt", "TasksTable.Arn");
+    let table_and_index = resource.as_sequence().is_some_and(|list| {
+        matches!(list.as_slice(), [table, index]
+            if is_tagged(table, "!GetAtt", "TasksTable.Arn")
+                && is_tagged(index, "!Sub", STATUS_INDEX_ARN))
+    });
+    let lists = statement["Action"] == "dynamodb:Query"
+        || statement["Action"].as_sequence().map(Vec::as_slice)
+            == Some(&[Value::from("dynamodb:Query")]);
     assert!(
-        is_tagged(&statement["Resource"], "!GetAtt", "TasksTable.Arn"),
-        "{id}: resource must be the table's ARN only: {:?}",
-        statement["Resource"]
+        table_only || (lists && table_and_index),
+        "{id}: resource must be the table's ARN only (a list's also the status index's): {resource:?}",
     );
     match &statement["Action"] {
         Value::String(action) => vec![action.clone()],
@@ -233,12 +248,12 @@ fn the_tenant_role_allows_the_routes_actions_on_the_tagged_partition_only() {
     let [policy] = properties["Policies"].as_sequence().unwrap().as_slice() else {
         panic!("one policy");
     };
-    let [statement] = policy["PolicyDocument"]["Statement"]
+    let [statement, index_statement] = policy["PolicyDocument"]["Statement"]
         .as_sequence()
         .unwrap()
         .as_slice()
     else {
-        panic!("one statement");
+        panic!("two statements: the table, and Query on the status index");
     };
     let all_routes: BTreeSet<String> = ROUTES
         .into_iter()
@@ -263,6 +278,17 @@ fn the_tenant_role_allows_the_routes_actions_on_the_tagged_partition_only() {
         format!("${{aws:PrincipalTag/{USER_TAG}}}")
     );
     assert_eq!(condition["Null"]["dynamodb:LeadingKeys"], "false");
+    assert_eq!(index_statement["Effect"], "Allow");
+    assert_eq!(index_statement["Action"], "dynamodb:Query");
+    assert!(is_tagged(
+        &index_statement["Resource"],
+        "!Sub",
+        STATUS_INDEX_ARN
+    ));
+    assert_eq!(
+        &index_statement["Condition"], condition,
+        "the same partition condition"
+    );
 
     let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
     assert!(is_tagged(
@@ -346,6 +372,8 @@ fn the_http_api_has_cors_throttling_and_json_access_logs() {
     let (tag, choice) = tagged(&properties["CorsConfiguration"]).expect("!If");
     assert_eq!(tag, "!If");
     assert_eq!(choice[0], "HasAllowedOrigins");
+    let allowed = &template["Parameters"]["AllowedOrigins"];
+    assert_eq!(allowed["Default"], "", "no CORS unless origins are given");
     let cors = &choice[1];
     let (tag, split) = tagged(&cors["AllowOrigins"]).expect("!Split");
     assert_eq!(tag, "!Split");
@@ -400,10 +428,19 @@ fn the_table_is_durable_and_keyed_as_the_store_expects() {
     assert_eq!(
         table_definition(),
         TableDefinition {
-            attributes: vec![pair("user_id", "S"), pair("task_id", "S")],
+            attributes: vec![
+                pair("user_id", "S"),
+                pair("task_id", "S"),
+                pair("status_task", "S")
+            ],
             keys: vec![pair("user_id", "HASH"), pair("task_id", "RANGE")],
             billing_mode: "PAY_PER_REQUEST".into(),
             ttl_attribute: Some("expires_at".into()),
+            local_indexes: vec![IndexDefinition {
+                name: "by_status".into(),
+                keys: vec![pair("user_id", "HASH"), pair("status_task", "RANGE")],
+                projection: "ALL".into(),
+            }],
         }
     );
 }
@@ -454,11 +491,34 @@ async fn the_harness_creates_the_table_the_template_declares() {
         .time_to_live_description()
         .and_then(|d| d.attribute_name())
         .map(str::to_string);
+    let local_indexes = table
+        .local_secondary_indexes()
+        .iter()
+        .map(|index| IndexDefinition {
+            name: index.index_name().unwrap_or_default().to_string(),
+            keys: index
+                .key_schema()
+                .iter()
+                .map(|k| {
+                    (
+                        k.attribute_name().to_string(),
+                        k.key_type().as_str().to_string(),
+                    )
+                })
+                .collect(),
+            projection: index
+                .projection()
+                .and_then(|p| p.projection_type())
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
+        })
+        .collect();
     let created = TableDefinition {
         attributes,
         keys,
         billing_mode: billing_mode.unwrap_or_default(),
         ttl_attribute,
+        local_indexes,
     };
     assert_eq!(created, table_definition());
 }
@@ -482,4 +542,20 @@ fn the_watch_router_is_the_route_table() {
         }
     }
     assert_eq!(routes, route_table());
+}
+
+#[test]
+fn make_watch_serves_on_loopback_only() {
+    let makefile = std::fs::read_to_string(repo_path("Makefile")).unwrap();
+    let recipe = makefile
+        .split("\nwatch:")
+        .nth(1)
+        .expect("a watch target")
+        .lines()
+        .nth(1)
+        .expect("the watch recipe");
+    assert!(
+        recipe.ends_with("cargo lambda watch --invoke-address 127.0.0.1"),
+        "{recipe}"
+    );
 }

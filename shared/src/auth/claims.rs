@@ -1,11 +1,14 @@
 //! The claims every API token must carry, and their checks.
 
-use serde::Deserialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 
 use super::AuthError;
 
 /// Longest `sub` accepted.
 const MAX_SUBJECT_CHARS: usize = 255;
+/// Largest NumericDate accepted, either side of the epoch: the end of year 9999.
+const MAX_NUMERIC_DATE: f64 = 253_402_300_799.0;
 
 /// The verified claims of a token.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -15,9 +18,30 @@ pub struct Claims {
     pub iss: String,
     #[serde(deserialize_with = "one_or_many")]
     pub aud: Vec<String>,
+    /// Times are NumericDates in whole seconds (a fraction is dropped).
+    #[serde(deserialize_with = "numeric_date")]
     pub exp: i64,
+    #[serde(default, deserialize_with = "optional_numeric_date")]
     pub nbf: Option<i64>,
+    #[serde(default, deserialize_with = "optional_numeric_date")]
     pub iat: Option<i64>,
+}
+
+/// A NumericDate (RFC 7519 2): seconds since the epoch as a JSON number, integer or not, at
+/// most year 9999 either way; anything else does not parse.
+fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let seconds = f64::deserialize(d)?;
+    if seconds.is_nan() || seconds.abs() > MAX_NUMERIC_DATE {
+        return Err(D::Error::custom("a NumericDate out of range"));
+    }
+    Ok(seconds.floor() as i64)
+}
+
+/// An optional NumericDate; `null` is absent.
+fn optional_numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Date(#[serde(deserialize_with = "numeric_date")] i64);
+    Ok(Option::<Date>::deserialize(d)?.map(|Date(seconds)| seconds))
 }
 
 /// `aud` may be a string or an array of strings (RFC 7519 4.1.3).
@@ -93,12 +117,31 @@ mod tests {
     }
 
     #[test]
+    fn numeric_dates_may_have_fractions() {
+        let c = claims(r#"{"sub":"u","iss":"i","aud":"a","exp":1000.75,"nbf":99.5,"iat":null}"#)
+            .unwrap();
+        assert_eq!((c.exp, c.nbf, c.iat), (1000, Some(99), None));
+        assert_eq!(c.check("i", "a", 999, 0), Ok(()));
+        assert_eq!(c.check("i", "a", 1000, 0), Err(AuthError::Expired));
+        let big = claims(r#"{"sub":"u","iss":"i","aud":"a","exp":253402300799}"#).unwrap();
+        assert_eq!(big.exp, 253_402_300_799);
+    }
+
+    #[test]
     fn malformed_claims_do_not_parse() {
         for bad in [
             r#"{"iss":"i","aud":"a","exp":9}"#,
             r#"{"sub":1,"iss":"i","aud":"a","exp":9}"#,
             r#"{"sub":"u","iss":"i","aud":"a","exp":"9"}"#,
             r#"{"sub":"u","iss":"i","aud":"a","exp":1e300}"#,
+            r#"{"sub":"u","iss":"i","aud":"a","exp":-1e300}"#,
+            r#"{"sub":"u","iss":"i","aud":"a","exp":253402300800}"#,
+            r#"{"sub":"u","iss":"i","aud":"a","exp":18446744073709551615}"#,
+            r#"{"sub":"u","iss":"i","aud":"a","exp":"NaN"}"#,
+            r#"{"sub":"u","iss":"i","aud":"a","exp":true}"#,
+            r#"{"sub":"u","iss":"i","aud":"a","exp":[9]}"#,
+            r#"{"sub":"u","iss":"i","aud":"a","exp":9,"iat":1e20}"#,
+            r#"{"sub":"u","iss":"i","aud":"a","exp":9,"nbf":"1"}"#,
             r#"{"sub":"u","iss":"i","aud":1,"exp":9}"#,
             r#"{"sub":"u","aud":"a","exp":9}"#,
         ] {

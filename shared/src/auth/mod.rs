@@ -129,9 +129,7 @@ impl Authenticator {
             KeySource::Hs256SecretId { id, refresh } => {
                 let client = match aws {
                     Some(aws) => aws_sdk_secretsmanager::Client::new(aws),
-                    None => aws_sdk_secretsmanager::Client::new(
-                        &crate::aws::load(crate::aws::sdk_config_loader()).await?,
-                    ),
+                    None => aws_sdk_secretsmanager::Client::new(&crate::aws::load_default().await?),
                 };
                 let fetcher = SecretsManagerSecret::new(client, id.clone());
                 let (keys, primed) = RefreshingKeys::start(Box::new(fetcher), *refresh).await;

@@ -55,6 +55,16 @@ impl Problem {
         Self::new(StatusCode::NOT_FOUND, "not-found", detail)
     }
 
+    /// 503 with `Retry-After`: the request did not finish within its deadline.
+    pub fn deadline_exceeded() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the request did not complete in time; retry shortly",
+        )
+        .with_header(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS))
+    }
+
     pub fn forbidden() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
@@ -93,6 +103,7 @@ impl Problem {
             CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        super::response::add_standard_headers(headers);
         for (name, value) in self.headers {
             headers.insert(name, value);
         }
@@ -100,16 +111,24 @@ impl Problem {
     }
 }
 
+/// The challenge of a 401 for a token that was sent but is not accepted.
+const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
+
 /// Seconds a client should wait when the verification keys cannot be fetched: one refresh
 /// cooldown.
 const KEYS_RETRY_AFTER_SECS: &str = "30";
 
 impl From<AuthError> for Problem {
     /// 401 with `WWW-Authenticate` per RFC 6750: no `error` when no token was sent; 503 with
-    /// `Retry-After` when the keys cannot be fetched.
+    /// `Retry-After` when the keys cannot be fetched. The detail never says which check failed
+    /// (the log does, by [`AuthError::reason`]).
     fn from(error: AuthError) -> Self {
-        let challenge = match error {
-            AuthError::MissingToken => "Bearer",
+        let (challenge, detail) = match error {
+            AuthError::MissingToken => ("Bearer", "missing token"),
+            AuthError::TokenInQuery => (
+                INVALID_TOKEN,
+                "tokens in the URL are not accepted; send Authorization: Bearer <token>",
+            ),
             AuthError::KeysUnavailable => {
                 return Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -118,9 +137,9 @@ impl From<AuthError> for Problem {
                 )
                 .with_header(RETRY_AFTER, HeaderValue::from_static(KEYS_RETRY_AFTER_SECS));
             }
-            _ => "Bearer error=\"invalid_token\"",
+            _ => (INVALID_TOKEN, "invalid token"),
         };
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", error.to_string())
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
             .with_header(WWW_AUTHENTICATE, HeaderValue::from_static(challenge))
     }
 }
@@ -144,6 +163,11 @@ impl From<StoreError> for Problem {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency-conflict",
                 "this Idempotency-Key was already used with a different request body",
+            ),
+            StoreError::QuotaExceeded => Self::new(
+                StatusCode::CONFLICT,
+                "task-quota-exceeded",
+                "you have as many tasks as your quota allows; delete some to create more",
             ),
             StoreError::Unavailable => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -8,16 +8,12 @@ use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
 
 use super::Problem;
-use crate::tasks::{Cursor, ListQuery};
+use crate::tasks::{Cursor, ListQuery, PageLimit};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Longest `Idempotency-Key` accepted.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
-/// Page size when `limit` is not given.
-pub const DEFAULT_LIMIT: usize = 50;
-/// Largest page size.
-pub const MAX_LIMIT: usize = 100;
 
 /// The body as JSON `T`: `Content-Type` must be JSON, the body at most 16 KiB of UTF-8.
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
@@ -125,9 +121,8 @@ pub fn idempotency_key(request: &Request) -> Result<Option<String>, Problem> {
     Ok(Some(String::from_utf8_lossy(key).into_owned()))
 }
 
-/// `?status=all|pending|completed&limit=1..100&cursor=...`; the cursor must be one made for
-/// `user_id`.
-pub fn list_query(request: &Request, user_id: &str) -> Result<ListQuery, Problem> {
+/// `?status=all|pending|completed&limit=1..100&cursor=...`.
+pub fn list_query(request: &Request) -> Result<ListQuery, Problem> {
     let params = request.query_string_parameters();
     let status = match params.first("status") {
         None => Default::default(),
@@ -136,21 +131,21 @@ pub fn list_query(request: &Request, user_id: &str) -> Result<ListQuery, Problem
         })?,
     };
     let limit = match params.first("limit") {
-        None => DEFAULT_LIMIT,
+        None => PageLimit::DEFAULT,
         Some(limit) => limit
             .parse::<usize>()
             .ok()
-            .filter(|limit| (1..=MAX_LIMIT).contains(limit))
+            .and_then(PageLimit::new)
             .ok_or_else(|| {
                 Problem::bad_request(
                     "invalid-query",
-                    format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+                    format!("limit must be a whole number from 1 to {}", PageLimit::MAX),
                 )
             })?,
     };
     let after = match params.first("cursor") {
         None => None,
-        Some(cursor) => Some(Cursor::decode(cursor, user_id).ok_or_else(|| {
+        Some(cursor) => Some(Cursor::decode(cursor).ok_or_else(|| {
             Problem::bad_request(
                 "invalid-cursor",
                 "cursor is not one this API returned; start again without it",

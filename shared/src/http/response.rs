@@ -1,20 +1,29 @@
-//! JSON responses.
+//! JSON responses, and the headers every response carries.
 
 use lambda_http::http::StatusCode;
-use lambda_http::http::header::{CONTENT_TYPE, ETAG, HeaderValue, LOCATION};
+use lambda_http::http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, LOCATION, X_CONTENT_TYPE_OPTIONS,
+};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::tasks::Task;
+
+/// The headers every response carries, success or problem: private data is never kept by a
+/// shared cache (`Cache-Control: no-store`), nor sniffed as another type (`nosniff`).
+pub fn add_standard_headers(headers: &mut HeaderMap) {
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+}
 
 /// `body` as `application/json` with `status`.
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
     let json = serde_json::to_string(body).unwrap_or_default();
     let mut response = Response::new(Body::Text(json));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    add_standard_headers(headers);
     response
 }
 
@@ -27,10 +36,11 @@ pub fn task(status: StatusCode, task: &Task) -> Response<Body> {
     response
 }
 
-/// 201 for a new task, with its `Location` and `ETag`.
-pub fn created(task: &Task) -> Response<Body> {
+/// 201 for a new task, with its `ETag` and its `Location` under `base` (a named stage's
+/// prefix, e.g. `/prod`, or empty).
+pub fn created(task: &Task, base: &str) -> Response<Body> {
     let mut response = self::task(StatusCode::CREATED, task);
-    let location = format!("/api/{}/tasks/{}", task.user_id, task.id);
+    let location = format!("{base}/api/{}/tasks/{}", task.user_id, task.id);
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(LOCATION, location);
     }
@@ -41,5 +51,6 @@ pub fn created(task: &Task) -> Response<Body> {
 pub fn no_content() -> Response<Body> {
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::NO_CONTENT;
+    add_standard_headers(response.headers_mut());
     response
 }

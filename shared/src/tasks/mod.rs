@@ -9,4 +9,4 @@ pub use model::{
     Cursor, NewTask, StatusFilter, Task, TaskChanges, TaskDescription, TaskId, TaskTitle,
     ValidationError,
 };
-pub use store::{Created, ListQuery, Page, StoreError, TaskStore};
+pub use store::{Created, IDEMPOTENCY_WINDOW, ListQuery, Page, PageLimit, StoreError, TaskStore};

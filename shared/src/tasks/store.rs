@@ -16,6 +16,9 @@ pub enum StoreError {
     VersionMismatch,
     #[error("the idempotency key was already used with a different request")]
     IdempotencyConflict,
+    /// The user already has as many tasks as the quota allows; nothing was written.
+    #[error("the user's task quota is reached")]
+    QuotaExceeded,
     #[error("the store is throttled or unavailable")]
     Unavailable,
     /// In `iam` isolation, a user id that IAM cannot carry as a session tag value.
@@ -33,12 +36,34 @@ pub struct Created {
     pub replayed: bool,
 }
 
+/// How long an idempotency key is honoured: a retry within it returns the first result.
+pub const IDEMPOTENCY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// A page size: 1 to [`PageLimit::MAX`] tasks, nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimit(usize);
+
+impl PageLimit {
+    /// The largest page.
+    pub const MAX: usize = 100;
+    /// The page size when none is asked for.
+    pub const DEFAULT: Self = Self(50);
+
+    /// `limit`, if it is a page size.
+    pub fn new(limit: usize) -> Option<Self> {
+        (1..=Self::MAX).contains(&limit).then_some(Self(limit))
+    }
+
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
 /// One page of a list request.
 #[derive(Debug, Clone, Copy)]
 pub struct ListQuery {
     pub status: StatusFilter,
-    /// 1..=100.
-    pub limit: usize,
+    pub limit: PageLimit,
     /// Start after this task (exclusive), newest first.
     pub after: Option<Cursor>,
 }
@@ -55,6 +80,7 @@ pub struct Page {
 pub trait TaskStore: Send + Sync {
     /// Stores a new task; never overwrites one. With an idempotency key, a repeat with the
     /// same title and description returns the first result; another request is a conflict.
+    /// A user at the store's task quota gets `QuotaExceeded` (a replay still succeeds).
     async fn create(
         &self,
         task: Task,

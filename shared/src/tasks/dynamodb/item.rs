@@ -1,6 +1,11 @@
-//! Tasks and idempotency records as DynamoDB items. One table: partition key `user_id`, sort key
-//! `task_id`. A task's sort key is its ULID; an idempotency record's starts with `#`, which no
-//! ULID does and which sorts below every ULID, so list queries (`task_id >= "0"`) never see one.
+//! Tasks, idempotency records and task counters as DynamoDB items. One table: partition key
+//! `user_id`, sort key `task_id`. A task's sort key is its ULID; an idempotency record's and the
+//! user's counter's start with `#`, which no ULID does and which sorts below every ULID, so list
+//! queries (`task_id >= "0"`) never see one.
+//!
+//! Every task also carries `status_task` = `pending#<id>` or `completed#<id>`, the sort key of
+//! the local secondary index [`STATUS_INDEX`]: a filtered list reads only the matching tasks,
+//! newest first. Records and counters never carry it, so the index holds tasks only.
 
 use std::collections::HashMap;
 
@@ -21,6 +26,14 @@ pub const TASK_ID: &str = "task_id";
 pub const LOWEST_TASK_KEY: &str = "0";
 /// The attribute the table's TTL reads: epoch seconds after which a record may be deleted.
 pub const EXPIRES_AT: &str = "expires_at";
+/// The sort key attribute of [`STATUS_INDEX`]: the task's state, `#`, its id.
+pub const STATUS_TASK: &str = "status_task";
+/// The local secondary index of tasks by state (same partition key, sort key [`STATUS_TASK`]).
+pub const STATUS_INDEX: &str = "by_status";
+/// The attribute of the user's counter item that holds how many tasks the user has.
+pub const TASK_COUNT: &str = "task_count";
+/// The sort key of the user's counter item.
+const COUNTER_KEY: &str = "#count";
 /// The attribute of an idempotency record that holds the id of the task it created.
 const CREATED_TASK: &str = "created_task_id";
 
@@ -40,10 +53,36 @@ pub fn record_key(user_id: &str, key: &str) -> Item {
     ])
 }
 
+/// The key of the user's task counter.
+pub fn counter_key(user_id: &str) -> Item {
+    HashMap::from([
+        (USER_ID.into(), s(user_id)),
+        (TASK_ID.into(), s(COUNTER_KEY)),
+    ])
+}
+
+/// The prefix of [`STATUS_TASK`] for tasks in this state.
+pub fn status_prefix(completed: bool) -> &'static str {
+    if completed { "completed#" } else { "pending#" }
+}
+
+/// The [`STATUS_TASK`] value of a task in this state.
+pub fn status_task(completed: bool, task_id: TaskId) -> AttributeValue {
+    s(&format!("{}{task_id}", status_prefix(completed)))
+}
+
+/// Where a Query of [`STATUS_INDEX`] starts after `task_id` (the index key plus the table key).
+pub fn index_start_key(user_id: &str, completed: bool, task_id: TaskId) -> Item {
+    let mut key = task_key(user_id, task_id);
+    key.insert(STATUS_TASK.into(), status_task(completed, task_id));
+    key
+}
+
 /// A task as an item.
 pub fn task_item(task: &Task) -> Item {
     let mut item = task_key(&task.user_id, task.id);
     item.extend(snapshot(task));
+    item.insert(STATUS_TASK.into(), status_task(task.completed, task.id));
     item
 }
 
@@ -85,11 +124,6 @@ pub fn task_from_record(item: &Item) -> Result<Task, StoreError> {
 /// Whether a record has expired (DynamoDB's TTL deletes expired items only eventually).
 pub fn record_expired(item: &Item, now: DateTime<Utc>) -> bool {
     number(item, EXPIRES_AT).is_ok_and(|expires_at: i64| expires_at <= now.timestamp())
-}
-
-/// The task id in a task's key (e.g. a Query's `LastEvaluatedKey`).
-pub fn task_id_of(key: &Item) -> Result<TaskId, StoreError> {
-    task_id(key, TASK_ID)
 }
 
 fn task_id(item: &Item, name: &str) -> Result<TaskId, StoreError> {
@@ -185,15 +219,29 @@ mod tests {
         let record = record_item(&task, "key-1", expires);
         assert_eq!(task_from_record(&record).unwrap(), task);
         assert!(string(&record, TASK_ID).unwrap().starts_with('#'));
+        assert!(
+            !record.contains_key(STATUS_TASK),
+            "records stay out of the status index"
+        );
         assert!(!record_expired(&record, task.created_at));
         assert!(record_expired(&record, expires));
     }
 
     #[test]
-    fn idempotency_records_sort_below_every_task() {
+    fn tasks_carry_their_state_and_id_in_the_index_key() {
+        let mut task = task(None);
+        let id = task.id.to_string();
+        assert_eq!(task_item(&task)[STATUS_TASK], s(&format!("pending#{id}")));
+        task.completed = true;
+        assert_eq!(task_item(&task)[STATUS_TASK], s(&format!("completed#{id}")));
+    }
+
+    #[test]
+    fn idempotency_records_and_counters_sort_below_every_task() {
         let record = record_key("u1", "~~~");
         let key = string(&record, TASK_ID).unwrap();
         assert!(key < LOWEST_TASK_KEY);
+        assert!(string(&counter_key("u1"), TASK_ID).unwrap() < LOWEST_TASK_KEY);
         assert!("00000000000000000000000000" >= LOWEST_TASK_KEY);
     }
 

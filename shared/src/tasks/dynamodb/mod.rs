@@ -1,7 +1,10 @@
-//! The DynamoDB store: one table, partition key `user_id`, sort key `task_id` (see
-//! [`item`](self) for the item layout). Every write is conditional, so it has the same
-//! semantics as the in-memory store; the behaviour suite in `tests/` runs against both.
+//! The DynamoDB store: one table, partition key `user_id`, sort key `task_id`, and a local
+//! secondary index by state (see [`item`](self) for the item layout). Every write is
+//! conditional, so it has the same semantics as the in-memory store; the behaviour suite in
+//! `tests/` runs against both. Creates and deletes also count the user's tasks, in the same
+//! transaction, against the quota.
 
+mod backoff;
 mod error;
 mod item;
 mod tenant;
@@ -11,42 +14,41 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_config::{ConfigLoader, SdkConfig};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, Delete, Put, ReturnConsumedCapacity, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
 
+use self::backoff::Backoff;
 use self::error::unexpected;
 use self::item::{
-    EXPIRES_AT, Item, LOWEST_TASK_KEY, TASK_ID, USER_ID, n, record_expired, record_item,
-    record_key, s, task_from_item, task_from_record, task_id_of, task_item, task_key,
+    EXPIRES_AT, Item, LOWEST_TASK_KEY, STATUS_INDEX, STATUS_TASK, TASK_COUNT, TASK_ID, USER_ID,
+    counter_key, index_start_key, n, record_expired, record_item, record_key, s, status_prefix,
+    status_task, task_from_item, task_from_record, task_item, task_key,
 };
 use super::model::format_time;
 use super::{
-    Created, Cursor, ListQuery, Page, StatusFilter, StoreError, Task, TaskChanges, TaskId,
-    TaskStore,
+    Created, Cursor, IDEMPOTENCY_WINDOW, ListQuery, Page, StatusFilter, StoreError, Task,
+    TaskChanges, TaskId, TaskStore,
 };
-use crate::config::ConfigError;
+use crate::config::{ConfigError, DEFAULT_TASK_QUOTA};
 
 /// How long the cold-start call that opens the connection may take.
 pub const PRIME_TIMEOUT: Duration = Duration::from_secs(1);
-/// How long an idempotency record is honoured (the table's TTL deletes it some time later).
-const IDEMPOTENCY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
-/// Conditional writes a toggle tries before giving up as `Unavailable` under contention.
-const MAX_TOGGLE_ATTEMPTS: usize = 25;
-/// Transactions an idempotent create tries before giving up as `Unavailable`.
-const MAX_CREATE_ATTEMPTS: usize = 5;
-/// Query calls one list request makes at most while a status filter drops items; past that the
-/// page is returned short, with a cursor where the reading stopped.
-const MAX_QUERY_CALLS: usize = 10;
+/// Conditional writes a toggle tries (with backoff) before giving up as `Unavailable`.
+const MAX_TOGGLE_ATTEMPTS: u32 = 10;
+/// Transactions a create or delete tries (with backoff) before giving up as `Unavailable`:
+/// they conflict when the same user's counter is in another transaction at that moment.
+const MAX_TRANSACTION_ATTEMPTS: u32 = 6;
 
 /// The attribute names every expression uses (some are DynamoDB reserved words).
-const NAMES: [(&str, &str); 7] = [
+const NAMES: [(&str, &str); 10] = [
+    ("#user_id", USER_ID),
     ("#task_id", TASK_ID),
     ("#title", "title"),
     ("#description", "description"),
@@ -54,6 +56,8 @@ const NAMES: [(&str, &str); 7] = [
     ("#updated_at", "updated_at"),
     ("#version", "version"),
     ("#expires_at", EXPIRES_AT),
+    ("#status_task", STATUS_TASK),
+    ("#task_count", TASK_COUNT),
 ];
 
 pub use tenant::{TenantClients, USER_TAG, item_actions};
@@ -65,6 +69,8 @@ pub struct DynamoDbStore {
     /// Per-user credentials for data, in `iam` isolation.
     tenants: Option<TenantClients>,
     table: String,
+    /// Tasks one user may have.
+    quota: u64,
 }
 
 impl DynamoDbStore {
@@ -87,7 +93,13 @@ impl DynamoDbStore {
             client,
             tenants: None,
             table: table.to_string(),
+            quota: DEFAULT_TASK_QUOTA,
         }
+    }
+
+    /// The store, allowing each user at most `quota` tasks.
+    pub fn with_quota(self, quota: u64) -> Self {
+        Self { quota, ..self }
     }
 
     /// The store, acting for each user with that user's tenant credentials only.
@@ -138,113 +150,104 @@ impl DynamoDbStore {
         Ok(output.item)
     }
 
-    /// A create without an idempotency key: one conditional put.
-    async fn put_new(&self, client: &Client, task: &Task) -> Result<(), StoreError> {
-        let result = client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(task_item(task)))
-            .condition_expression("attribute_not_exists(#task_id)")
-            .expression_attribute_names("#task_id", TASK_ID)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) => match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => Err(id_taken()),
-                _ => Err(unexpected(error)),
-            },
-        }
-    }
-
-    /// A create with an idempotency key: the task and its record in one transaction. When the
-    /// record exists (or a concurrent create holds it), the first result is read back.
-    async fn create_once(
+    /// Creates the task, counted against the quota, and with an idempotency key its record,
+    /// in one transaction. When the record exists (or a concurrent create holds it), the first
+    /// result is read back; a replay is never refused for the quota.
+    async fn create_counted(
         &self,
         client: &Client,
         task: &Task,
-        key: &str,
+        key: Option<&str>,
     ) -> Result<Created, StoreError> {
         let stored = task_from_item(&task_item(task))?;
-        for _ in 0..MAX_CREATE_ATTEMPTS {
+        let mut backoff = Backoff::new(MAX_TRANSACTION_ATTEMPTS);
+        loop {
             let now = Utc::now();
-            let task_put = Put::builder()
+            let mut request = client.transact_write_items().transact_items(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(task_item(task)))
+                            .condition_expression("attribute_not_exists(#task_id)")
+                            .expression_attribute_names("#task_id", TASK_ID)
+                            .build()
+                            .map_err(internal)?,
+                    )
+                    .build(),
+            );
+            if let Some(key) = key {
+                let record = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(record_item(task, key, now + IDEMPOTENCY_WINDOW)))
+                    .condition_expression("attribute_not_exists(#task_id) OR #expires_at <= :now")
+                    .expression_attribute_names("#task_id", TASK_ID)
+                    .expression_attribute_names("#expires_at", EXPIRES_AT)
+                    .expression_attribute_values(":now", n(now.timestamp()))
+                    .build()
+                    .map_err(internal)?;
+                request = request.transact_items(TransactWriteItem::builder().put(record).build());
+            }
+            let count = Update::builder()
                 .table_name(&self.table)
-                .set_item(Some(task_item(task)))
-                .condition_expression("attribute_not_exists(#task_id)")
-                .expression_attribute_names("#task_id", TASK_ID)
+                .set_key(Some(counter_key(&task.user_id)))
+                .update_expression("SET #task_count = if_not_exists(#task_count, :zero) + :one")
+                .condition_expression("attribute_not_exists(#task_count) OR #task_count < :quota")
+                .expression_attribute_names("#task_count", TASK_COUNT)
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":quota", n(self.quota))
                 .build()
-                .map_err(|e| StoreError::Internal(e.to_string()))?;
-            let record_put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(record_item(task, key, now + IDEMPOTENCY_WINDOW)))
-                .condition_expression("attribute_not_exists(#task_id) OR #expires_at <= :now")
-                .expression_attribute_names("#task_id", TASK_ID)
-                .expression_attribute_names("#expires_at", EXPIRES_AT)
-                .expression_attribute_values(":now", n(now.timestamp()))
-                .build()
-                .map_err(|e| StoreError::Internal(e.to_string()))?;
-            let result = client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(task_put).build())
-                .transact_items(TransactWriteItem::builder().put(record_put).build())
-                .send()
-                .await;
-            let error = match result {
+                .map_err(internal)?;
+            request = request.transact_items(TransactWriteItem::builder().update(count).build());
+            let reasons = match request.send().await {
                 Ok(_) => {
                     return Ok(Created {
                         task: stored,
                         replayed: false,
                     });
                 }
-                Err(error) => error,
+                Err(error) => cancellation_codes(error)?,
             };
-            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-                error.as_service_error()
-            else {
-                return Err(unexpected(error));
+            // The items in order: the task, the record (with a key), the counter.
+            let (Some(&task_code), Some(&count_code)) = (reasons.first(), reasons.last()) else {
+                return Err(internal("create transaction cancelled without reasons"));
             };
-            let codes: Vec<&str> = cancelled
-                .cancellation_reasons()
-                .iter()
-                .map(|reason| reason.code().unwrap_or("None"))
-                .collect();
-            match codes.as_slice() {
-                ["ConditionalCheckFailed", _] => return Err(id_taken()),
-                [_, "ConditionalCheckFailed" | "TransactionConflict"]
-                | ["TransactionConflict", _] => {}
-                codes
-                    if codes.iter().any(|c| {
-                        matches!(*c, "ThrottlingError" | "ProvisionedThroughputExceeded")
-                    }) =>
-                {
-                    tracing::warn!(?codes, "idempotent create throttled");
-                    return Err(StoreError::Unavailable);
-                }
-                codes => {
-                    return Err(StoreError::Internal(format!(
-                        "create transaction cancelled: {codes:?}"
-                    )));
+            if task_code == Code::Failed {
+                return Err(id_taken());
+            }
+            let count_failed = count_code == Code::Failed;
+            let record_contended =
+                key.is_some() && reasons.get(1).is_some_and(|code| *code != Code::None);
+            if let Some(key) = key
+                && (record_contended || count_failed)
+            {
+                let record = self.read(client, record_key(&task.user_id, key)).await?;
+                if let Some(record) = record.filter(|r| !record_expired(r, Utc::now())) {
+                    let first = task_from_record(&record)?;
+                    if first.title != task.title || first.description != task.description {
+                        return Err(StoreError::IdempotencyConflict);
+                    }
+                    return Ok(Created {
+                        task: first,
+                        replayed: true,
+                    });
                 }
             }
-            let record = self.read(client, record_key(&task.user_id, key)).await?;
-            if let Some(record) = record.filter(|r| !record_expired(r, Utc::now())) {
-                let first = task_from_record(&record)?;
-                if first.title != task.title || first.description != task.description {
-                    return Err(StoreError::IdempotencyConflict);
-                }
-                return Ok(Created {
-                    task: first,
-                    replayed: true,
-                });
+            if count_failed {
+                return Err(StoreError::QuotaExceeded);
             }
-            // No live record: the transaction that held it was cancelled too. Try again.
+            // Lost to a concurrent transaction on the same record or counter: try again.
+            if !backoff.retry().await {
+                tracing::warn!("create still contended after {MAX_TRANSACTION_ATTEMPTS} attempts");
+                return Err(StoreError::Unavailable);
+            }
         }
-        tracing::warn!("idempotent create still contended after {MAX_CREATE_ATTEMPTS} attempts");
-        Err(StoreError::Unavailable)
     }
 
-    /// One page of a Query of the user's tasks, newest first, never idempotency records.
+    /// One Query of the user's tasks, newest first, never idempotency records or counters: on
+    /// the table for all tasks, on [`STATUS_INDEX`] for one state, so it reads only what it
+    /// returns.
     async fn query_page(
         &self,
         client: &Client,
@@ -253,30 +256,35 @@ impl DynamoDbStore {
         page_size: usize,
         start: Option<Item>,
     ) -> Result<(Vec<Task>, Option<Item>), StoreError> {
-        let mut request = client
+        let request = client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("#user_id = :user_id AND #task_id >= :lowest")
             .expression_attribute_names("#user_id", USER_ID)
-            .expression_attribute_names("#task_id", TASK_ID)
             .expression_attribute_values(":user_id", s(user_id))
-            .expression_attribute_values(":lowest", s(LOWEST_TASK_KEY))
             .scan_index_forward(false)
             .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .limit(i32::try_from(page_size).unwrap_or(i32::MAX))
             .set_exclusive_start_key(start);
-        let completed = match status {
-            StatusFilter::All => None,
-            StatusFilter::Pending => Some(false),
-            StatusFilter::Completed => Some(true),
+        let request = match completed_filter(status) {
+            None => request
+                .key_condition_expression("#user_id = :user_id AND #task_id >= :lowest")
+                .expression_attribute_names("#task_id", TASK_ID)
+                .expression_attribute_values(":lowest", s(LOWEST_TASK_KEY)),
+            Some(completed) => request
+                .index_name(STATUS_INDEX)
+                .key_condition_expression(
+                    "#user_id = :user_id AND begins_with(#status_task, :state)",
+                )
+                .expression_attribute_names("#status_task", STATUS_TASK)
+                .expression_attribute_values(":state", s(status_prefix(completed))),
         };
-        if let Some(completed) = completed {
-            request = request
-                .filter_expression("#completed = :completed")
-                .expression_attribute_names("#completed", "completed")
-                .expression_attribute_values(":completed", AttributeValue::Bool(completed));
-        }
         let output = request.send().await.map_err(unexpected)?;
+        tracing::debug!(
+            items = output.count(),
+            read_units = output.consumed_capacity().and_then(|c| c.capacity_units()),
+            "list query"
+        );
         let tasks = output
             .items()
             .iter()
@@ -297,15 +305,23 @@ impl DynamoDbStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(task_key(&current.user_id, current.id)))
-            .update_expression("SET #completed = :completed, #updated_at = :now, #version = :next")
+            .update_expression(
+                "SET #completed = :completed, #status_task = :status_task, #updated_at = :now, \
+                 #version = :next",
+            )
             .condition_expression("attribute_exists(#task_id) AND #version = :current")
             .set_expression_attribute_names(Some(names(&[
                 "#task_id",
                 "#completed",
+                "#status_task",
                 "#updated_at",
                 "#version",
             ])))
             .expression_attribute_values(":completed", AttributeValue::Bool(!current.completed))
+            .expression_attribute_values(
+                ":status_task",
+                status_task(!current.completed, current.id),
+            )
             .expression_attribute_values(":now", s(&format_time(&now)))
             .expression_attribute_values(":next", n(current.version + 1))
             .expression_attribute_values(":current", n(current.version))
@@ -336,16 +352,7 @@ impl TaskStore for DynamoDbStore {
         idempotency_key: Option<&str>,
     ) -> Result<Created, StoreError> {
         let client = self.client_for(&task.user_id).await?;
-        match idempotency_key {
-            Some(key) => self.create_once(&client, &task, key).await,
-            None => {
-                self.put_new(&client, &task).await?;
-                Ok(Created {
-                    task: task_from_item(&task_item(&task))?,
-                    replayed: false,
-                })
-            }
-        }
+        self.create_counted(&client, &task, idempotency_key).await
     }
 
     async fn get(&self, user_id: &str, task_id: TaskId) -> Result<Task, StoreError> {
@@ -355,18 +362,21 @@ impl TaskStore for DynamoDbStore {
     }
 
     async fn list(&self, user_id: &str, query: ListQuery) -> Result<Page, StoreError> {
-        // One more than the limit tells whether another matching task follows.
-        let wanted = query.limit + 1;
-        let page_size = match query.status {
-            StatusFilter::All => wanted,
-            _ => wanted * 4,
-        };
+        // One more than the limit tells whether another matching task follows. Every item a
+        // Query reads matches, so one Query fills the page; another follows only when the
+        // first stopped at DynamoDB's 1 MB per response.
+        let wanted = query.limit.get() + 1;
         let client = self.client_for(user_id).await?;
         let mut items = Vec::new();
-        let mut start = query.after.map(|Cursor(id)| task_key(user_id, id));
-        for _ in 0..MAX_QUERY_CALLS {
+        let mut start = query
+            .after
+            .map(|Cursor(id)| match completed_filter(query.status) {
+                None => task_key(user_id, id),
+                Some(completed) => index_start_key(user_id, completed, id),
+            });
+        loop {
             let (tasks, last) = self
-                .query_page(&client, user_id, query.status, page_size, start)
+                .query_page(&client, user_id, query.status, wanted - items.len(), start)
                 .await?;
             items.extend(tasks);
             start = last;
@@ -374,12 +384,9 @@ impl TaskStore for DynamoDbStore {
                 break;
             }
         }
-        let next_cursor = if items.len() >= wanted {
-            items.truncate(query.limit);
-            items.last().map(|task| Cursor(task.id))
-        } else {
-            start.as_ref().map(task_id_of).transpose()?.map(Cursor)
-        };
+        let more = items.len() > query.limit.get();
+        items.truncate(query.limit.get());
+        let next_cursor = items.last().filter(|_| more).map(|task| Cursor(task.id));
         Ok(Page { items, next_cursor })
     }
 
@@ -414,8 +421,10 @@ impl TaskStore for DynamoDbStore {
         }
         if let Some(completed) = changes.completed {
             set.push("#completed = :completed");
-            used.push("#completed");
+            set.push("#status_task = :status_task");
+            used.extend(["#completed", "#status_task"]);
             values.insert(":completed".into(), AttributeValue::Bool(completed));
+            values.insert(":status_task".into(), status_task(completed, task_id));
         }
         let mut expression = format!("SET {}", set.join(", "));
         if changes.description.is_none() {
@@ -451,39 +460,68 @@ impl TaskStore for DynamoDbStore {
         }
     }
 
+    /// Deletes the task and counts it off the user's quota, in one transaction.
     async fn delete(
         &self,
         user_id: &str,
         task_id: TaskId,
         expected_version: Option<u64>,
     ) -> Result<(), StoreError> {
+        let client = self.client_for(user_id).await?;
         let mut condition = "attribute_exists(#task_id)".to_string();
         let mut used = vec!["#task_id"];
-        let mut request = self
-            .client_for(user_id)
-            .await?
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(task_key(user_id, task_id)));
+        let mut values = None;
         if let Some(version) = expected_version {
             condition.push_str(" AND #version = :expected");
             used.push("#version");
-            request = request.expression_attribute_values(":expected", n(version));
+            values = Some(Item::from([(":expected".into(), n(version))]));
         }
-        let result = request
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(task_key(user_id, task_id)))
             .condition_expression(condition)
             .set_expression_attribute_names(Some(names(&used)))
+            .set_expression_attribute_values(values)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) => match error.as_service_error() {
-                Some(DeleteItemError::ConditionalCheckFailedException(failed)) => {
-                    Err(missing_or_changed(failed.item().is_some()))
-                }
-                _ => Err(unexpected(error)),
-            },
+            .build()
+            .map_err(internal)?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(counter_key(user_id)))
+            .update_expression("ADD #task_count :minus_one")
+            .expression_attribute_names("#task_count", TASK_COUNT)
+            .expression_attribute_values(":minus_one", n(-1))
+            .build()
+            .map_err(internal)?;
+        let mut backoff = Backoff::new(MAX_TRANSACTION_ATTEMPTS);
+        loop {
+            let result = client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().delete(delete.clone()).build())
+                .transact_items(TransactWriteItem::builder().update(count.clone()).build())
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(()),
+                Err(error) => error,
+            };
+            // The task's old item comes back when its condition failed on a version mismatch.
+            let exists = match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                    .cancellation_reasons()
+                    .first()
+                    .and_then(|r| r.item())
+                    .is_some(),
+                _ => false,
+            };
+            // The counter's update has no condition: only the task's can fail.
+            if cancellation_codes(error)?.first() == Some(&Code::Failed) {
+                return Err(missing_or_changed(exists));
+            }
+            if !backoff.retry().await {
+                tracing::warn!("delete still contended after {MAX_TRANSACTION_ATTEMPTS} attempts");
+                return Err(StoreError::Unavailable);
+            }
         }
     }
 
@@ -499,7 +537,8 @@ impl TaskStore for DynamoDbStore {
     ) -> Result<Task, StoreError> {
         let client = self.client_for(user_id).await?;
         let mut current = self.get(user_id, task_id).await?;
-        for _ in 0..MAX_TOGGLE_ATTEMPTS {
+        let mut backoff = Backoff::new(MAX_TOGGLE_ATTEMPTS);
+        loop {
             if expected_version.is_some_and(|version| version != current.version) {
                 return Err(StoreError::VersionMismatch);
             }
@@ -508,10 +547,65 @@ impl TaskStore for DynamoDbStore {
                 Err(Ok(changed)) => current = changed,
                 Err(Err(error)) => return Err(error),
             }
+            if !backoff.retry().await {
+                tracing::warn!("toggle still contended after {MAX_TOGGLE_ATTEMPTS} attempts");
+                return Err(StoreError::Unavailable);
+            }
         }
-        tracing::warn!("toggle still contended after {MAX_TOGGLE_ATTEMPTS} attempts");
-        Err(StoreError::Unavailable)
     }
+}
+
+/// How each item of a cancelled transaction fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Code {
+    /// Its condition held (or it was not evaluated).
+    None,
+    /// Its condition failed.
+    Failed,
+    /// Another transaction or write held the item at that moment.
+    Conflict,
+}
+
+/// The per-item outcome of a cancelled transaction; any other error (and throttling of an item)
+/// is mapped as [`unexpected`].
+fn cancellation_codes(
+    error: SdkError<TransactWriteItemsError, HttpResponse>,
+) -> Result<Vec<Code>, StoreError> {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        error.as_service_error()
+    else {
+        return Err(unexpected(error));
+    };
+    cancelled
+        .cancellation_reasons()
+        .iter()
+        .map(|reason| match reason.code().unwrap_or("None") {
+            "None" => Ok(Code::None),
+            "ConditionalCheckFailed" => Ok(Code::Failed),
+            "TransactionConflict" => Ok(Code::Conflict),
+            "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded" => {
+                tracing::warn!(code = ?reason.code(), "transaction throttled");
+                Err(StoreError::Unavailable)
+            }
+            other => Err(StoreError::Internal(format!(
+                "transaction cancelled: {other}"
+            ))),
+        })
+        .collect()
+}
+
+/// The state a status filter selects, if it selects one.
+fn completed_filter(status: StatusFilter) -> Option<bool> {
+    match status {
+        StatusFilter::All => None,
+        StatusFilter::Pending => Some(false),
+        StatusFilter::Completed => Some(true),
+    }
+}
+
+/// A request builder's error (a missing required field): a bug.
+fn internal(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(error.to_string())
 }
 
 /// `#name -> attribute` for the placeholders an expression uses.

@@ -29,15 +29,21 @@ const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 /// The longest value IAM accepts for a session tag.
 const MAX_TAG_VALUE_CHARS: usize = 256;
 
-/// The DynamoDB item actions each route needs. `TransactWriteItems` is authorized per item, as
-/// the `PutItem`s it holds; `GetItem` reads back an idempotent create's first result.
+/// The DynamoDB item actions each route needs. `TransactWriteItems` is authorized per item: a
+/// create puts the task (and record) and updates the user's task counter, a delete deletes the
+/// task and updates the counter; `GetItem` reads back an idempotent create's first result.
+/// A list Queries the table, or its status index.
 pub fn item_actions(route: Route) -> &'static [&'static str] {
     match route {
         Route::ListTasks => &["dynamodb:Query"],
-        Route::CreateTask => &["dynamodb:PutItem", "dynamodb:GetItem"],
+        Route::CreateTask => &[
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:GetItem",
+        ],
         Route::GetTask => &["dynamodb:GetItem"],
         Route::UpdateTask => &["dynamodb:UpdateItem"],
-        Route::DeleteTask => &["dynamodb:DeleteItem"],
+        Route::DeleteTask => &["dynamodb:DeleteItem", "dynamodb:UpdateItem"],
         Route::CompleteTask => &["dynamodb:GetItem", "dynamodb:UpdateItem"],
     }
 }

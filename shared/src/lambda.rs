@@ -1,0 +1,209 @@
+//! A route as a Lambda function: the API Gateway event checked before `lambda_http` turns it
+//! into a request, and a panic in the handler answered as a 500 problem.
+//!
+//! `lambda_http` 1.x converts the event before any handler runs, and panics on inputs a client
+//! or a front door can send: a body flagged `isBase64Encoded` that is not base64, a `Host` that
+//! is not a host, and a `rawQueryString` holding bytes `http::Uri` refuses. The runtime reports
+//! such a panic as an error, so API Gateway answers a bare 500. [`invoke`] refuses the first two
+//! with a 400 problem (as it does an event it cannot read, a path not starting with `/`, and a
+//! 414 for a path and query over 16 KiB), percent-encodes the third, and only then hands the
+//! event to `lambda_http`'s own adapter, so conversion and response stay its own.
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::FutureExt;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use lambda_http::http::header::HOST;
+use lambda_http::http::{StatusCode, Uri};
+use lambda_http::request::LambdaRequest;
+use lambda_http::tower::ServiceExt;
+use lambda_http::{Adapter, Body, Error, LambdaEvent, Request, Response, service_fn};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use url::Url;
+
+use crate::http::Problem;
+use crate::{App, Route, handlers};
+
+/// Query bytes `http::Uri` refuses (controls, space, `"`, `<`, `>`, DEL), and `#`, which it
+/// would take as the start of a fragment and drop.
+const QUERY_REFUSED: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>');
+
+/// The most bytes of `rawPath` plus `rawQueryString`: even percent-encoded three times over, the
+/// URI stays under `http::Uri`'s 64 KiB limit.
+const MAX_URI_BYTES: usize = 16 * 1024;
+
+/// Runs `route` as a Lambda function until the runtime stops: the entry point of every binary
+/// under `functions/`.
+pub async fn run(route: Route) -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let app = App::from_env_or_exit(&[route]).await;
+    let app = &app;
+    lambda_http::lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            let response =
+                invoke(event, move |request| handlers::handle(app, route, request)).await;
+            Ok::<_, Infallible>(response)
+        },
+    ))
+    .await
+}
+
+/// Answers one API Gateway HTTP API event (payload 2.0) with `handler`, as the runtime sends it
+/// and as the runtime expects the answer: a 400 problem for an event `lambda_http` cannot turn
+/// into a request, a 500 problem if the handler panics.
+pub async fn invoke<H, F>(event: LambdaEvent<Box<RawValue>>, mut handler: H) -> impl Serialize
+where
+    H: FnMut(Request) -> F,
+    F: Future<Output = Response<Body>> + Send,
+{
+    let LambdaEvent { payload, context } = event;
+    let (event, refusal) = match convertible(payload.get()) {
+        Ok(event) => (event, None),
+        Err(refusal) => {
+            tracing::warn!(outcome = refusal.kind, "event refused before the handler");
+            (ApiGatewayV2httpRequest::default(), Some(refusal))
+        }
+    };
+    let service = service_fn(|request| {
+        let handled = match refusal {
+            Some(refusal) => Err(refusal),
+            None => Ok(handler(request)),
+        };
+        answer(handled).map(Ok::<_, Infallible>)
+    });
+    let event = LambdaEvent::new(LambdaRequest::ApiGatewayV2(event), context);
+    match Adapter::from(service).oneshot(event).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// The handler's response, a 500 problem if it panics, or the refusal's problem.
+async fn answer<F>(handled: Result<F, Refusal>) -> Response<Body>
+where
+    F: Future<Output = Response<Body>>,
+{
+    let refusal = match handled {
+        Ok(future) => match AssertUnwindSafe(future).catch_unwind().await {
+            Ok(response) => return response,
+            Err(panic) => {
+                tracing::error!(panic = ?panic_message(&*panic), "the handler panicked");
+                INTERNAL
+            }
+        },
+        Err(refusal) => refusal,
+    };
+    refusal.problem().into_response()
+}
+
+/// Why an event gets no handler: a problem made of constants, so it can be made again per call.
+#[derive(Clone, Copy)]
+struct Refusal {
+    status: StatusCode,
+    kind: &'static str,
+    detail: &'static str,
+}
+
+impl Refusal {
+    fn problem(self) -> Problem {
+        Problem::new(self.status, self.kind, self.detail)
+    }
+}
+
+const NOT_AN_EVENT: Refusal = Refusal {
+    status: StatusCode::BAD_REQUEST,
+    kind: "invalid-event",
+    detail: "the event is not an API Gateway HTTP API request with valid headers",
+};
+
+const BAD_BASE64: Refusal = Refusal {
+    status: StatusCode::BAD_REQUEST,
+    kind: "invalid-body",
+    detail: "the body is flagged base64-encoded but is not valid base64",
+};
+
+const BAD_HOST: Refusal = Refusal {
+    status: StatusCode::BAD_REQUEST,
+    kind: "invalid-host",
+    detail: "the Host header (with X-Forwarded-Proto) is not a valid host",
+};
+
+const BAD_PATH: Refusal = Refusal {
+    status: StatusCode::BAD_REQUEST,
+    kind: "invalid-path",
+    detail: "the path does not start with /",
+};
+
+const URI_TOO_LONG: Refusal = Refusal {
+    status: StatusCode::URI_TOO_LONG,
+    kind: "uri-too-long",
+    detail: "the path and query are longer than 16 KiB",
+};
+
+const INTERNAL: Refusal = Refusal {
+    status: StatusCode::INTERNAL_SERVER_ERROR,
+    kind: "internal",
+    detail: "the request could not be completed",
+};
+
+/// The event, read and made safe for `lambda_http`'s conversion, or why it cannot be.
+fn convertible(event: &str) -> Result<ApiGatewayV2httpRequest, Refusal> {
+    let mut event: ApiGatewayV2httpRequest =
+        serde_json::from_str(event).map_err(|_| NOT_AN_EVENT)?;
+    let body = event.body.as_deref().filter(|_| event.is_base64_encoded);
+    if body.is_some_and(|body| STANDARD.decode(body).is_err()) {
+        return Err(BAD_BASE64);
+    }
+    let path = event.raw_path.as_deref().unwrap_or("");
+    let query = event.raw_query_string.as_deref().unwrap_or("");
+    if path.len() + query.len() > MAX_URI_BYTES {
+        return Err(URI_TOO_LONG);
+    }
+    if !(path.is_empty() || path.starts_with('/')) {
+        return Err(BAD_PATH);
+    }
+    if !host_forms_a_url(&event) {
+        return Err(BAD_HOST);
+    }
+    if let Some(query) = &mut event.raw_query_string {
+        *query = utf8_percent_encode(query, QUERY_REFUSED).to_string();
+    }
+    Ok(event)
+}
+
+/// Whether the scheme and host `lambda_http` puts in the request URI (`X-Forwarded-Proto` or
+/// `https`; `Host` or the request context's domain name) make `scheme://host/` and nothing
+/// more, in `url`'s eyes and in `http::Uri`'s.
+fn host_forms_a_url(event: &ApiGatewayV2httpRequest) -> bool {
+    let header = |name| event.headers.get(name).and_then(|v| v.to_str().ok());
+    let domain_name = event.request_context.domain_name.as_deref();
+    let Some(host) = header(HOST.as_str()).or(domain_name) else {
+        return true;
+    };
+    let scheme = header("x-forwarded-proto").unwrap_or("https");
+    Url::parse(&format!("{scheme}://{host}/")).is_ok_and(|url| {
+        url.has_host()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && url.as_str().parse::<Uri>().is_ok()
+    })
+}
+
+/// A panic's message, when it has one.
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
