@@ -2,7 +2,6 @@
 //! configuration, called over HTTP with the token it prints.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -22,14 +21,12 @@ impl Drop for DevServer {
     }
 }
 
-/// The binary in development mode on a free port: no `AUTH_*`, no `TASKS_TABLE`.
+/// The binary in development mode on a port the system picks (`PORT=0`), read back from its
+/// "listening on" line: no `AUTH_*`, no `TASKS_TABLE`. It listens before it prints that line, so
+/// the first request is answered: no readiness polling.
 fn start_dev_server() -> DevServer {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
     let mut child = local_command()
-        .env("PORT", port.to_string())
+        .env("PORT", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -44,24 +41,35 @@ fn start_dev_server() -> DevServer {
     });
     let mut banner = String::new();
     let mut token = None;
-    while let Ok(line) = banner_lines.recv_timeout(Duration::from_secs(30)) {
+    let mut base_url = None;
+    while let Ok(line) = banner_lines.recv_timeout(Duration::from_secs(60)) {
         banner.push_str(&line);
         banner.push('\n');
         if let Some(value) = line.trim().strip_prefix("export TOKEN=") {
             token = Some(value.to_string());
         }
         if line.contains("listening on") {
+            base_url = listening_url(&line);
             break;
         }
     }
     assert!(banner.contains("DEVELOPMENT MODE"), "{banner}");
-    let base_url = format!("http://127.0.0.1:{port}");
-    assert!(banner.contains(&base_url), "{banner}");
+    let base_url = base_url.unwrap_or_else(|| panic!("no \"listening on\" line:\n{banner}"));
+    assert!(banner.contains(&format!("{base_url}/api/")), "{banner}");
     DevServer {
         child,
         base_url,
         token: token.unwrap_or_else(|| panic!("no token in the banner:\n{banner}")),
     }
+}
+
+/// `http://127.0.0.1:<port>` from the server's "listening on" line.
+fn listening_url(line: &str) -> Option<String> {
+    const PREFIX: &str = "http://127.0.0.1:";
+    let rest = &line[line.find(PREFIX)? + PREFIX.len()..];
+    let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let port: u16 = rest[..digits].parse().ok().filter(|&port| port != 0)?;
+    Some(format!("{PREFIX}{port}"))
 }
 
 fn local_command() -> Command {
@@ -87,17 +95,6 @@ fn local_command() -> Command {
     command
 }
 
-async fn ready(server: &DevServer) -> reqwest::Client {
-    let client = reqwest::Client::new();
-    for _ in 0..100 {
-        if client.get(&server.base_url).send().await.is_ok() {
-            return client;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("taskgate-local did not answer on {}", server.base_url);
-}
-
 async fn json(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.expect("body");
@@ -107,7 +104,7 @@ async fn json(response: reqwest::Response) -> (u16, Value) {
 #[tokio::test]
 async fn the_printed_token_creates_and_lists_tasks_for_the_demo_user() {
     let server = start_dev_server();
-    let client = ready(&server).await;
+    let client = reqwest::Client::new();
     let tasks = format!("{}/api/demo-user/tasks", server.base_url);
 
     let created = client
@@ -139,7 +136,7 @@ async fn the_printed_token_creates_and_lists_tasks_for_the_demo_user() {
 #[tokio::test]
 async fn bad_requests_over_http_get_precise_problems() {
     let server = start_dev_server();
-    let client = ready(&server).await;
+    let client = reqwest::Client::new();
     let tasks = format!("{}/api/demo-user/tasks", server.base_url);
     let post = |body: Vec<u8>| {
         client
@@ -188,7 +185,7 @@ async fn bad_requests_over_http_get_precise_problems() {
 #[tokio::test]
 async fn the_next_js_dev_server_may_call_it_from_the_browser() {
     let server = start_dev_server();
-    let client = ready(&server).await;
+    let client = reqwest::Client::new();
     let preflight = client
         .request(
             reqwest::Method::OPTIONS,
@@ -295,7 +292,7 @@ fn a_table_without_a_region_is_one_line_without_metadata_warnings() {
 #[tokio::test]
 async fn every_answer_has_the_standard_headers_and_a_request_id() {
     let server = start_dev_server();
-    let client = ready(&server).await;
+    let client = reqwest::Client::new();
     let tasks = format!("{}/api/demo-user/tasks", server.base_url);
     let preflight = client
         .request(reqwest::Method::OPTIONS, &tasks)

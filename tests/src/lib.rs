@@ -39,6 +39,16 @@ pub fn repo_path(relative: &str) -> std::path::PathBuf {
         .join(relative)
 }
 
+/// `/api/{user}/tasks`.
+pub fn tasks_path(user: &str) -> String {
+    format!("/api/{user}/tasks")
+}
+
+/// `/api/{user}/tasks/{id}`, with the id of a task as the API returned it.
+pub fn task_path(user: &str, id: &Value) -> String {
+    format!("/api/{user}/tasks/{}", id.as_str().expect("task id"))
+}
+
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
     SystemTime::now()
@@ -136,6 +146,19 @@ impl TestResponse {
                 self.body
             );
         }
+    }
+
+    /// Asserts an RFC 9457 problem with `status` whose `type` ends with `:kind`; `what` names the
+    /// case in failure messages.
+    pub fn assert_problem_kind(&self, status: u16, kind: &str, what: &str) {
+        assert_eq!(self.status, status, "{what}: {}", self.body);
+        self.assert_problem(status);
+        let problem_type = self.body["type"].as_str().unwrap_or("");
+        assert!(
+            problem_type.ends_with(&format!(":{kind}")),
+            "{what}: expected a {kind} problem, got {}",
+            self.body
+        );
     }
 }
 

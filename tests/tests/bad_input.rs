@@ -3,10 +3,10 @@
 
 use lambda_http::http::Method;
 use serde_json::{Value, json};
-use taskgate_tests::{TestApp, TestResponse, USER, spawn_app, token_for};
+use taskgate_tests::{TestApp, TestResponse, USER, spawn_app, tasks_path, token_for};
 
 fn tasks() -> String {
-    format!("/api/{USER}/tasks")
+    tasks_path(USER)
 }
 
 /// An app with one task; returns the app and the task.
@@ -23,17 +23,6 @@ fn body_routes(task: &Value) -> [(Method, String); 2] {
         (Method::POST, tasks()),
         (Method::PUT, format!("{}/{id}", tasks())),
     ]
-}
-
-/// Asserts a problem with `status` whose type names `kind`.
-fn assert_problem(response: &TestResponse, status: u16, kind: &str, what: &str) {
-    assert_eq!(response.status, status, "{what}: {}", response.body);
-    response.assert_problem(status);
-    let problem_type = response.body["type"].as_str().unwrap();
-    assert!(
-        problem_type.ends_with(&format!(":{kind}")),
-        "{what}: type {problem_type}, expected {kind}"
-    );
 }
 
 /// Nothing was stored or changed: the one task is still the only one, as it was.
@@ -103,18 +92,14 @@ async fn malformed_bodies_are_400_and_store_nothing() {
             br#"{"title": "a", "title": "b"}"#.to_vec(),
         ),
         ("invalid UTF-8", b"{\"title\": \"\xff\xfe\"}".to_vec()),
+        ("bare invalid UTF-8", b"\xff\xfe".to_vec()),
         ("arrays nested 5,000 deep", deep.into_bytes()),
         ("objects nested 2,000 deep", deep_object.into_bytes()),
     ];
     for route in body_routes(&task) {
         for (what, body) in &bodies {
             let response = send_body(&app, &route, Some("application/json"), body.clone()).await;
-            assert_problem(
-                &response,
-                400,
-                "invalid-body",
-                &format!("{} {what}", route.0),
-            );
+            response.assert_problem_kind(400, "invalid-body", &format!("{} {what}", route.0));
         }
     }
     let response = send_body(
@@ -124,7 +109,7 @@ async fn malformed_bodies_are_400_and_store_nothing() {
         br#"{"title": "a", "completed": "yes"}"#.to_vec(),
     )
     .await;
-    assert_problem(&response, 400, "invalid-body", "a string as completed");
+    response.assert_problem_kind(400, "invalid-body", "a string as completed");
     assert_unchanged(&app, &task).await;
 }
 
@@ -152,12 +137,7 @@ async fn invalid_titles_and_descriptions_are_400_and_store_nothing() {
         for (what, body) in &fields {
             let bytes = body.to_string().into_bytes();
             let response = send_body(&app, &route, Some("application/json"), bytes).await;
-            assert_problem(
-                &response,
-                400,
-                "invalid-task",
-                &format!("{} {what}", route.0),
-            );
+            response.assert_problem_kind(400, "invalid-task", &format!("{} {what}", route.0));
         }
     }
     assert_unchanged(&app, &task).await;
@@ -172,6 +152,24 @@ async fn a_200_character_title_is_accepted() {
 }
 
 #[tokio::test]
+async fn titles_are_trimmed() {
+    let app = spawn_app().await;
+    let task = app.create_task(USER, "  Write the README  ").await;
+    assert_eq!(task["title"], "Write the README");
+}
+
+#[tokio::test]
+async fn a_json_content_type_with_a_charset_is_accepted() {
+    let (app, task) = app_with_a_task().await;
+    for route in body_routes(&task) {
+        let body = br#"{"title": "fine"}"#.to_vec();
+        let content_type = Some("application/json; charset=utf-8");
+        let response = send_body(&app, &route, content_type, body).await;
+        assert!(response.status < 300, "{}: {}", route.0, response.body);
+    }
+}
+
+#[tokio::test]
 async fn a_1_mb_body_or_json_nested_10_000_deep_is_413_and_stores_nothing() {
     let (app, task) = app_with_a_task().await;
     let big = json!({"title": "a", "description": "d".repeat(1024 * 1024)}).to_string();
@@ -180,7 +178,7 @@ async fn a_1_mb_body_or_json_nested_10_000_deep_is_413_and_stores_nothing() {
         for body in [&big, &deep] {
             let bytes = body.clone().into_bytes();
             let response = send_body(&app, &route, Some("application/json"), bytes).await;
-            assert_problem(&response, 413, "body-too-large", &format!("{}", route.0));
+            response.assert_problem_kind(413, "body-too-large", &format!("{}", route.0));
         }
     }
     assert_unchanged(&app, &task).await;
@@ -202,7 +200,7 @@ async fn missing_or_wrong_content_type_is_415_and_stores_nothing() {
         ] {
             let response = send_body(&app, &route, content_type, body.clone()).await;
             let what = format!("{} {content_type:?}", route.0);
-            assert_problem(&response, 415, "unsupported-media-type", &what);
+            response.assert_problem_kind(415, "unsupported-media-type", &what);
         }
     }
     assert_unchanged(&app, &task).await;
@@ -229,7 +227,7 @@ async fn bad_list_parameters_are_400() {
             .token(&token_for(USER))
             .send()
             .await;
-        assert_problem(&response, 400, "invalid-query", query);
+        response.assert_problem_kind(400, "invalid-query", query);
     }
     for cursor in [
         "garbage",
@@ -238,13 +236,14 @@ async fn bad_list_parameters_are_400() {
         "%00",
         "01KB0000000000000000000000",
         "eyJhIjoxfQ",
+        "Zm9v",
     ] {
         let response = app
             .call(Method::GET, &format!("{}?cursor={cursor}", tasks()))
             .token(&token_for(USER))
             .send()
             .await;
-        assert_problem(&response, 400, "invalid-cursor", cursor);
+        response.assert_problem_kind(400, "invalid-cursor", cursor);
     }
 }
 
@@ -271,7 +270,7 @@ async fn bad_headers_are_precise_4xx_and_change_nothing() {
             response.assert_problem(expected);
         }
     }
-    for key in ["k".repeat(256), "has space".to_string()] {
+    for key in [String::new(), "k".repeat(256), "has space".to_string()] {
         let response = app
             .call(Method::POST, &tasks())
             .token(&token_for(USER))
@@ -279,7 +278,7 @@ async fn bad_headers_are_precise_4xx_and_change_nothing() {
             .json(json!({"title": "a"}))
             .send()
             .await;
-        assert_problem(&response, 400, "invalid-idempotency-key", &key);
+        response.assert_problem_kind(400, "invalid-idempotency-key", &key);
     }
     assert_unchanged(&app, &task).await;
 }
@@ -307,12 +306,30 @@ async fn malformed_task_ids_are_404() {
                 .json(json!({"title": "changed"}))
                 .send()
                 .await;
-            assert_problem(&response, 404, "not-found", &format!("{method} {path}"));
+            response.assert_problem_kind(404, "not-found", &format!("{method} {path}"));
         }
     }
     assert_unchanged(&app, &task).await;
 }
 
+#[tokio::test]
+async fn unknown_paths_are_404_with_or_without_a_token() {
+    let app = spawn_app().await;
+    for path in ["/", "/api", "/api/u/tasks/x/y", "/tasks", "/api/tasks"] {
+        for token in [None, Some(token_for(USER))] {
+            let mut call = app.call(Method::GET, path);
+            if let Some(token) = &token {
+                call = call.token(token);
+            }
+            let what = format!("GET {path} with token: {}", token.is_some());
+            call.send()
+                .await
+                .assert_problem_kind(404, "not-found", &what);
+        }
+    }
+}
+
+/// A method a route does not take is 405 with `Allow`, before any token check.
 #[tokio::test]
 async fn unknown_methods_are_405_with_allow() {
     let (app, task) = app_with_a_task().await;
@@ -336,20 +353,15 @@ async fn unknown_methods_are_405_with_allow() {
             [Method::GET, Method::POST, Method::PUT, custom.clone()],
         ),
     ] {
-        for method in refused {
-            let response = app
-                .call(method.clone(), &path)
-                .token(&token_for(USER))
-                .json(json!({"title": "changed"}))
-                .send()
-                .await;
-            assert_problem(
-                &response,
-                405,
-                "method-not-allowed",
-                &format!("{method} {path}"),
-            );
-            assert_eq!(response.header("allow"), Some(allow), "{method} {path}");
+        for (method, token) in refused.iter().flat_map(|m| [(m, true), (m, false)]) {
+            let mut call = app.call(method.clone(), &path);
+            if token {
+                call = call.token(&token_for(USER));
+            }
+            let response = call.json(json!({"title": "changed"})).send().await;
+            let what = format!("{method} {path} with token: {token}");
+            response.assert_problem_kind(405, "method-not-allowed", &what);
+            assert_eq!(response.header("allow"), Some(allow), "{what}");
         }
     }
     assert_unchanged(&app, &task).await;

@@ -233,17 +233,6 @@ fn ids(items: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Asserts a problem of `status` whose `type` ends with `kind`.
-fn assert_problem_kind(response: &TestResponse, status: u16, kind: &str) {
-    response.assert_problem(status);
-    let problem_type = response.body["type"].as_str().unwrap_or("");
-    assert!(
-        problem_type.ends_with(&format!(":{kind}")),
-        "expected a {kind} problem, got {}",
-        response.body
-    );
-}
-
 // --- the fixtures themselves ------------------------------------------------------------------
 
 #[test]
@@ -500,7 +489,7 @@ fn lambda_http_alone_cannot_convert_the_unconvertible_fixtures() {
 async fn a_body_flagged_base64_that_is_not_base64_is_400_and_creates_nothing() {
     let app = spawn_app().await;
     let response = run(&app, Route::CreateTask, "body-not-base64", "").await;
-    assert_problem_kind(&response, 400, "invalid-body");
+    response.assert_problem_kind(400, "invalid-body", "create-task/body-not-base64");
     assert!(response.body["detail"].as_str().unwrap().contains("base64"));
     assert!(listed_ids(&app).await.is_empty());
 }
@@ -509,7 +498,7 @@ async fn a_body_flagged_base64_that_is_not_base64_is_400_and_creates_nothing() {
 async fn a_host_that_is_not_a_host_is_400() {
     let (app, task) = app_with_a_task().await;
     let response = run_on(&app, Route::GetTask, "host-not-a-host", &task).await;
-    assert_problem_kind(&response, 400, "invalid-host");
+    response.assert_problem_kind(400, "invalid-host", "get-task/host-not-a-host");
 }
 
 #[tokio::test]
@@ -517,7 +506,7 @@ async fn raw_query_bytes_are_percent_encoded_and_reach_the_handler() {
     let app = spawn_app().await;
     // `status="pending"`: the quotes reach the handler, which refuses that status.
     let response = run(&app, Route::ListTasks, "query-with-raw-bytes", "").await;
-    assert_problem_kind(&response, 400, "invalid-query");
+    response.assert_problem_kind(400, "invalid-query", "list-tasks/query-with-raw-bytes");
     assert!(response.body["detail"].as_str().unwrap().contains("status"));
 
     // Raw bytes in a parameter the handler ignores leave the others as they were sent.
@@ -547,7 +536,7 @@ async fn a_json_body_that_is_not_utf8_is_400_and_creates_nothing() {
 
     let app = spawn_app().await;
     let response = run(&app, Route::CreateTask, "invalid-utf8-body", "").await;
-    assert_problem_kind(&response, 400, "invalid-body");
+    response.assert_problem_kind(400, "invalid-body", "create-task/invalid-utf8-body");
     assert!(response.body["detail"].as_str().unwrap().contains("UTF-8"));
     assert!(listed_ids(&app).await.is_empty());
 }
@@ -590,7 +579,7 @@ async fn a_path_and_query_over_16_kib_is_414() {
         e["rawQueryString"] = json!(format!("limit=1&pad={}", "\u{1}".repeat(16 * 1024)));
     });
     let response = invoke(&app, Route::ListTasks, event).await;
-    assert_problem_kind(&response, 414, "uri-too-long");
+    response.assert_problem_kind(414, "uri-too-long", "a 16 KiB query");
 }
 
 #[tokio::test]
@@ -607,7 +596,7 @@ async fn an_event_that_is_not_an_http_api_event_is_400() {
         }),
     ] {
         let response = invoke(&app, Route::ListTasks, event).await;
-        assert_problem_kind(&response, 400, "invalid-event");
+        response.assert_problem_kind(400, "invalid-event", "not an HTTP API event");
     }
 }
 
@@ -620,7 +609,7 @@ async fn a_panicking_handler_answers_a_500_problem() {
     })
     .await;
     let response = from_api_gateway(&serde_json::to_string(&answer).unwrap());
-    assert_problem_kind(&response, 500, "internal");
+    response.assert_problem_kind(500, "internal", "a panicking handler");
     assert!(
         !response.body.to_string().contains("a bug"),
         "no panic message to the caller"
@@ -673,7 +662,7 @@ async fn list_tasks_filters_by_status_and_pages_by_limit() {
 async fn list_tasks_with_limit_zero_is_400() {
     let app = spawn_app().await;
     let response = run(&app, Route::ListTasks, "limit-zero", "").await;
-    assert_problem_kind(&response, 400, "invalid-query");
+    response.assert_problem_kind(400, "invalid-query", "list-tasks/limit-zero");
     assert!(response.body["detail"].as_str().unwrap().contains("limit"));
 }
 
@@ -681,7 +670,7 @@ async fn list_tasks_with_limit_zero_is_400() {
 async fn list_tasks_with_an_unknown_status_is_400() {
     let app = spawn_app().await;
     let response = run(&app, Route::ListTasks, "unknown-status", "").await;
-    assert_problem_kind(&response, 400, "invalid-query");
+    response.assert_problem_kind(400, "invalid-query", "list-tasks/unknown-status");
     assert!(response.body["detail"].as_str().unwrap().contains("status"));
 }
 
@@ -689,7 +678,7 @@ async fn list_tasks_with_an_unknown_status_is_400() {
 async fn list_tasks_with_a_cursor_the_api_never_returned_is_400() {
     let (app, _) = app_with_a_task().await;
     let response = run(&app, Route::ListTasks, "garbage-cursor", "").await;
-    assert_problem_kind(&response, 400, "invalid-cursor");
+    response.assert_problem_kind(400, "invalid-cursor", "list-tasks/garbage-cursor");
 }
 
 // --- create-task ------------------------------------------------------------------------------
@@ -710,11 +699,13 @@ async fn create_task_returns_201_with_the_task_its_location_and_etag() {
     assert_eq!(task["completed"], false);
     assert_eq!(task["version"], 1);
     assert_eq!(task["created_at"], task["updated_at"]);
+    assert!(task["created_at"].as_str().unwrap().ends_with('Z'), "UTC");
     assert_eq!(response.header("etag"), Some("\"1\""));
     assert_eq!(
         response.header("location"),
         Some(format!("/api/{USER}/tasks/{id}").as_str())
     );
+    assert_eq!(response.header("content-type"), Some("application/json"));
     assert_eq!(listed_ids(&app).await, [id]);
 }
 
@@ -739,7 +730,7 @@ async fn assert_bad_body(name: &str, status: u16, kind: &str) -> Vec<TestRespons
     for route in [Route::CreateTask, Route::UpdateTask] {
         let (app, task) = app_with_a_task().await;
         let response = run_on(&app, route, name, &task).await;
-        assert_problem_kind(&response, status, kind);
+        response.assert_problem_kind(status, kind, &format!("{route:?} {name}"));
         assert_eq!(listed_ids(&app).await, [id_of(&task)], "nothing created");
         assert_eq!(current(&app, &task).await, task, "nothing changed");
         responses.push(response);
@@ -838,8 +829,13 @@ async fn a_task_that_does_not_exist_is_404_on_every_task_route() {
     ] {
         let (app, task) = app_with_a_task().await;
         let response = run_on(&app, route, "not-found", &task).await;
-        assert_problem_kind(&response, 404, "not-found");
+        response.assert_problem_kind(404, "not-found", &format!("{route:?}"));
         assert_eq!(current(&app, &task).await, task, "{route:?}");
+        assert_eq!(
+            listed_ids(&app).await,
+            [id_of(&task)],
+            "{route:?}: never an upsert"
+        );
     }
 }
 
@@ -870,7 +866,7 @@ async fn update_task_with_a_stale_if_match_is_412_and_changes_nothing() {
 
     let response = run_on(&app, Route::UpdateTask, "stale-if-match", &task).await;
 
-    assert_problem_kind(&response, 412, "precondition-failed");
+    response.assert_problem_kind(412, "precondition-failed", "update-task/stale-if-match");
     assert_eq!(current(&app, &task).await, task);
 }
 
@@ -885,7 +881,9 @@ async fn delete_task_returns_204_and_the_task_is_gone() {
     assert_eq!(response.status, 204);
     assert_eq!(response.body, Value::Null, "no body");
     let gone = run_on(&app, Route::GetTask, "valid", &task).await;
-    assert_problem_kind(&gone, 404, "not-found");
+    gone.assert_problem_kind(404, "not-found", "get-task after delete-task");
+    let again = run_on(&app, Route::DeleteTask, "valid", &task).await;
+    again.assert_problem_kind(404, "not-found", "delete-task after delete-task");
     assert!(listed_ids(&app).await.is_empty());
 }
 
@@ -915,7 +913,7 @@ async fn a_missing_token_is_401_with_a_bare_bearer_challenge_on_every_route() {
     for route in ROUTES {
         let (app, task) = app_with_a_task().await;
         let response = run_on(&app, route, "missing-token", &task).await;
-        assert_problem_kind(&response, 401, "unauthorized");
+        response.assert_problem_kind(401, "unauthorized", &format!("{route:?}"));
         assert_eq!(
             response.header("www-authenticate"),
             Some("Bearer"),
@@ -930,7 +928,7 @@ async fn a_bad_token_is_401_invalid_token_on_every_route() {
     for route in ROUTES {
         let (app, task) = app_with_a_task().await;
         let response = run_on(&app, route, "bad-token", &task).await;
-        assert_problem_kind(&response, 401, "unauthorized");
+        response.assert_problem_kind(401, "unauthorized", &format!("{route:?}"));
         assert_eq!(
             response.header("www-authenticate"),
             Some("Bearer error=\"invalid_token\""),
@@ -981,7 +979,7 @@ async fn another_users_path_is_403_and_touches_nothing_on_every_route() {
     for route in ROUTES {
         let (app, task) = app_with_a_task().await;
         let response = run_on(&app, route, "other-user", &task).await;
-        assert_problem_kind(&response, 403, "forbidden");
+        response.assert_problem_kind(403, "forbidden", &format!("{route:?}"));
         assert_eq!(current(&app, &task).await, task, "{route:?}");
         let theirs = app
             .call(Method::GET, &format!("/api/{OTHER_USER}/tasks"))

@@ -310,7 +310,7 @@ async fn an_unknown_signature_rereads_the_secret_at_most_once_per_cooldown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_manager_down_later_keeps_the_last_good_secret_for_the_stale_window() {
     let (mut moto, _client, id) = secret_with(SECRET_V1).await;
-    let app = secret_app(&moto, &id, policy(1, 3)).await;
+    let app = secret_app(&moto, &id, policy(1, 5)).await;
     let token = token_signed_with(SECRET_V1);
     assert_accepted(&app, &token, "v1").await;
 
@@ -322,7 +322,7 @@ async fn secrets_manager_down_later_keeps_the_last_good_secret_for_the_stale_win
         "Secrets Manager down, within the stale window",
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    tokio::time::sleep(Duration::from_millis(5100)).await;
     assert_unavailable(&app, &token, "past the stale window").await;
 }
 
