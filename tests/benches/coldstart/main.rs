@@ -1,7 +1,8 @@
 //! `make coldstart`: what a Lambda user pays at a cold start, measured side by side with
 //! baselines in the same run. Each target is started `COLDSTART_RUNS` times (default 20), a
 //! fresh process each time, with the environment Lambda sets and nothing else, against the
-//! Runtime API played on loopback (`runtime_api.rs`), DynamoDB Local with the table, `AUTH_JWKS`
+//! Runtime API played on loopback (`runtime_api.rs`), the targets taking turns after one
+//! warm-up start each, DynamoDB Local with the table, `AUTH_JWKS`
 //! inline with an Ed25519 key and a valid EdDSA token in an `events/` fixture. Per start: init
 //! (spawn to the first `GET next`), the first invocation and a second, warm one (event handed
 //! out to answer received), CPU time of all the process's threads (`/proc/PID/task/*/schedstat`),
@@ -106,13 +107,24 @@ fn main() {
         ("AUTH_AUDIENCE", ISSUER.into()),
     ];
 
-    let mut results = Vec::new();
-    for target in targets() {
-        let event = fixture(target.event, &token);
-        let starts: Vec<Start> = (0..runs)
-            .map(|_| runtime.block_on(start(&target, &environment, &event)))
-            .collect();
-        results.push((target.name, starts));
+    // One warm-up start each, then the targets take turns, so that DynamoDB Local warming up
+    // or the machine's load drifting weighs on all of them alike.
+    let targets: Vec<(Target, String)> = targets()
+        .into_iter()
+        .map(|target| {
+            let event = fixture(target.event, &token);
+            (target, event)
+        })
+        .collect();
+    let mut results: Vec<(&str, Vec<Start>)> =
+        targets.iter().map(|(t, _)| (t.name, Vec::new())).collect();
+    for run in 0..=runs {
+        for ((target, event), (_, starts)) in targets.iter().zip(results.iter_mut()) {
+            let measured = runtime.block_on(start(target, &environment, event));
+            if run > 0 {
+                starts.push(measured);
+            }
+        }
     }
     report(&results, runs);
 }
