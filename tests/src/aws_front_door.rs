@@ -1,8 +1,11 @@
 //! One endpoint for every AWS call a test app makes, in front of the real stand-ins: DynamoDB
-//! calls (`X-Amz-Target: DynamoDB_...`) go to DynamoDB Local, all others (STS, Secrets Manager) to
-//! moto. It records each call's service, action and signing access key, so tests can see which
-//! credentials touched the data and how often STS was asked.
+//! calls (`X-Amz-Target: DynamoDB_...`) go to DynamoDB Local, all others (STS, Secrets Manager)
+//! to moto. It records each answered call (service, action, signing access key, request and
+//! answer), so tests can see which credentials touched the data, how often STS was asked and
+//! what a call consumed; and it can hold the calls of chosen actions unanswered: a DynamoDB
+//! that turns slow in the middle of a request.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -10,8 +13,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 
-/// One call that passed through.
+/// One call that was answered.
 #[derive(Debug, Clone)]
 pub struct Call {
     /// `dynamodb` or `moto`.
@@ -22,45 +26,61 @@ pub struct Call {
     pub access_key: String,
     /// The request body as text (STS's form parameters).
     pub body: String,
+    /// The answer's JSON (e.g. DynamoDB's `ConsumedCapacity`), `Null` if it is not JSON.
+    pub answer: Value,
 }
 
-struct Targets {
+#[derive(Default)]
+struct Recorded {
+    calls: Vec<Call>,
+    /// Calls held so far.
+    held: usize,
+}
+
+struct Shared {
     dynamodb: String,
-    moto: String,
+    moto: Option<String>,
     client: reqwest::Client,
-    calls: Mutex<Vec<Call>>,
+    recorded: Mutex<Recorded>,
+    /// Actions whose calls are held, never answered.
+    held_actions: Mutex<HashSet<String>>,
+    /// Wakes waiters when a call is held.
+    held_signal: tokio::sync::Notify,
 }
 
 /// A running front door.
 pub struct AwsFrontDoor {
     pub endpoint: String,
-    targets: Arc<Targets>,
+    shared: Arc<Shared>,
 }
 
 impl AwsFrontDoor {
-    /// Listens on a port of its own, forwarding to the two endpoints.
-    pub async fn start(dynamodb: String, moto: String) -> Self {
-        let targets = Arc::new(Targets {
+    /// Listens on a port of its own (port 0, read back), forwarding DynamoDB calls to `dynamodb`
+    /// and the others to `moto` (without moto, they are answered 502).
+    pub async fn start(dynamodb: String, moto: Option<String>) -> Self {
+        let shared = Arc::new(Shared {
             dynamodb,
             moto,
             client: reqwest::Client::new(),
-            calls: Mutex::new(Vec::new()),
+            recorded: Mutex::default(),
+            held_actions: Mutex::default(),
+            held_signal: tokio::sync::Notify::new(),
         });
-        let app = Router::new().fallback(forward).with_state(targets.clone());
+        let app = Router::new().fallback(forward).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let endpoint = format!("http://{}", listener.local_addr().expect("address"));
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { endpoint, targets }
+        Self { endpoint, shared }
     }
 
-    /// Every call so far.
+    /// Every call answered so far.
     pub fn calls(&self) -> Vec<Call> {
-        self.targets.calls.lock().unwrap().clone()
+        self.shared.recorded.lock().unwrap().calls.clone()
     }
 
-    /// The calls of one action (e.g. `AssumeRole`).
+    /// The answered calls of one action (e.g. `AssumeRole`), oldest first.
     pub fn calls_of(&self, action: &str) -> Vec<Call> {
         self.calls()
             .into_iter()
@@ -75,9 +95,34 @@ impl AwsFrontDoor {
             .filter(|call| call.service == "dynamodb" && call.action != "DescribeTable")
             .collect()
     }
+
+    /// Forgets the calls so far.
+    pub fn clear(&self) {
+        self.shared.recorded.lock().unwrap().calls.clear();
+    }
+
+    /// From now on, calls of `action` (e.g. `UpdateItem`) are held unanswered.
+    pub fn hold(&self, action: &str) {
+        self.shared
+            .held_actions
+            .lock()
+            .unwrap()
+            .insert(action.to_string());
+    }
+
+    /// Waits until at least `count` calls have been held.
+    pub async fn until_held(&self, count: usize) {
+        loop {
+            let signal = self.shared.held_signal.notified();
+            if self.shared.recorded.lock().unwrap().held >= count {
+                return;
+            }
+            signal.await;
+        }
+    }
 }
 
-async fn forward(State(targets): State<Arc<Targets>>, request: Request) -> Response {
+async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
         return StatusCode::BAD_REQUEST.into_response();
@@ -89,40 +134,56 @@ async fn forward(State(targets): State<Arc<Targets>>, request: Request) -> Respo
     let (service, base, action) = match target {
         Some(target) if target.starts_with("DynamoDB_") => (
             "dynamodb",
-            &targets.dynamodb,
+            Some(&shared.dynamodb),
             target.rsplit('.').next().unwrap_or_default().to_string(),
         ),
-        _ => ("moto", &targets.moto, form_action(&body, target)),
+        _ => ("moto", shared.moto.as_ref(), form_action(&body, target)),
     };
-    targets.calls.lock().unwrap().push(Call {
+    if shared.held_actions.lock().unwrap().contains(&action) {
+        shared.recorded.lock().unwrap().held += 1;
+        shared.held_signal.notify_waiters();
+        return std::future::pending().await;
+    }
+    let mut call = Call {
         service,
         action,
         access_key: access_key(&parts.headers),
         body: String::from_utf8_lossy(&body).into_owned(),
-    });
-    let url = format!("{base}{}", parts.uri);
-    let mut outgoing = targets.client.request(parts.method, url).body(body);
+        answer: Value::Null,
+    };
+    let Some(base) = base else {
+        shared.recorded.lock().unwrap().calls.push(call);
+        return StatusCode::BAD_GATEWAY.into_response();
+    };
+    let mut outgoing = shared
+        .client
+        .request(parts.method, format!("{base}{}", parts.uri))
+        .body(body);
     for (name, value) in &parts.headers {
         if name != "host" && name != "content-length" {
             outgoing = outgoing.header(name, value);
         }
     }
-    match outgoing.send().await {
-        Ok(answer) => {
-            let status = answer.status();
-            let headers = answer.headers().clone();
-            let bytes = answer.bytes().await.unwrap_or_default();
-            let mut response = Response::new(Body::from(bytes));
-            *response.status_mut() = status;
-            for (name, value) in &headers {
-                if name != "content-length" && name != "transfer-encoding" {
-                    response.headers_mut().insert(name, value.clone());
-                }
-            }
-            response
+    let answer = match outgoing.send().await {
+        Ok(answer) => answer,
+        Err(_) => {
+            shared.recorded.lock().unwrap().calls.push(call);
+            return StatusCode::BAD_GATEWAY.into_response();
         }
-        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    };
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let bytes = answer.bytes().await.unwrap_or_default();
+    call.answer = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    shared.recorded.lock().unwrap().calls.push(call);
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    for (name, value) in &headers {
+        if name != "content-length" && name != "transfer-encoding" {
+            response.headers_mut().insert(name, value.clone());
+        }
     }
+    response
 }
 
 /// `Action=AssumeRole&...` (STS's query protocol), or the JSON protocol's target.

@@ -3,7 +3,6 @@
 
 pub mod aws_front_door;
 pub mod dynamodb_local;
-pub mod dynamodb_proxy;
 pub mod jwks_server;
 pub mod moto;
 

@@ -18,10 +18,10 @@ use taskgate::Route;
 use taskgate::aws::sdk_config_loader;
 use taskgate::tasks::dynamodb::{DynamoDbStore, PRIME_TIMEOUT};
 use taskgate::tasks::{TaskId, TaskStore};
+use taskgate_tests::aws_front_door::AwsFrontDoor;
 use taskgate_tests::dynamodb_local::{
     self, DynamoDbLocal, REGION, scratch_dir, store_at, table_definition, test_credentials,
 };
-use taskgate_tests::dynamodb_proxy::DynamoDbProxy;
 use taskgate_tests::{OTHER_USER, TestApp, USER, hs256_config, spawn_app_with, token_for};
 use tracing::instrument::WithSubscriber;
 
@@ -554,14 +554,14 @@ async fn seed(local: &DynamoDbLocal, table: &str, pending: usize, completed: usi
 }
 
 /// Read units of the Queries the proxy answered since it was last cleared.
-fn query_read_units(proxy: &DynamoDbProxy) -> Vec<f64> {
+fn query_read_units(proxy: &AwsFrontDoor) -> Vec<f64> {
     proxy
-        .answered("Query")
+        .calls_of("Query")
         .iter()
         .map(|call| {
-            call.body["ConsumedCapacity"]["CapacityUnits"]
+            call.answer["ConsumedCapacity"]["CapacityUnits"]
                 .as_f64()
-                .unwrap_or_else(|| panic!("no ConsumedCapacity: {}", call.body))
+                .unwrap_or_else(|| panic!("no ConsumedCapacity: {}", call.answer))
         })
         .collect()
 }
@@ -571,7 +571,7 @@ async fn a_filtered_list_reads_its_page_not_the_partition() {
     let local = dynamodb_local::shared();
     let table = local.new_table().await;
     seed(local, &table, 3, 2000).await;
-    let proxy = DynamoDbProxy::start(local.endpoint()).await;
+    let proxy = AwsFrontDoor::start(local.endpoint(), None).await;
     let app = spawn_app_with(
         hs256_config(),
         Arc::new(store_at(&proxy.endpoint, &table).await),
@@ -638,7 +638,7 @@ async fn a_filtered_list_reads_its_page_not_the_partition() {
 
 /// An app whose store reaches DynamoDB Local through `proxy`, with a request deadline of
 /// `deadline`.
-async fn app_through(proxy: &DynamoDbProxy, table: &str, deadline: Duration) -> TestApp {
+async fn app_through(proxy: &AwsFrontDoor, table: &str, deadline: Duration) -> TestApp {
     let store = store_at(&proxy.endpoint, table).await;
     let mut app = spawn_app_with(hs256_config(), Arc::new(store)).await;
     app.app.request_deadline = deadline;
@@ -663,7 +663,7 @@ fn assert_deadline_problem(response: &taskgate_tests::TestResponse) {
 async fn dynamodb_turning_slow_mid_request_is_our_503_at_the_deadline() {
     let local = dynamodb_local::shared();
     let table = local.new_table().await;
-    let proxy = DynamoDbProxy::start(local.endpoint()).await;
+    let proxy = AwsFrontDoor::start(local.endpoint(), None).await;
     // Shorter than the SDK's own timeouts (2 s an attempt), so only the deadline can answer.
     let app = app_through(&proxy, &table, Duration::from_millis(800)).await;
     let task = app.create_task(USER, "toggle me").await;
@@ -680,7 +680,7 @@ async fn dynamodb_turning_slow_mid_request_is_our_503_at_the_deadline() {
         .send()
         .await;
     assert_deadline_problem(&toggle);
-    assert_eq!(proxy.answered("GetItem").len(), 1, "the read went through");
+    assert_eq!(proxy.calls_of("GetItem").len(), 1, "the read went through");
     proxy.until_held(1).await;
 
     // A create's transaction never returns.
@@ -724,7 +724,7 @@ async fn creating_past_the_quota_is_a_409_problem() {
 async fn the_lambda_invocations_own_deadline_caps_the_request_deadline() {
     let local = dynamodb_local::shared();
     let table = local.new_table().await;
-    let proxy = DynamoDbProxy::start(local.endpoint()).await;
+    let proxy = AwsFrontDoor::start(local.endpoint(), None).await;
     // A request deadline far beyond the invocation's: the invocation's must end the request.
     let app = app_through(&proxy, &table, Duration::from_secs(600)).await;
     let task = app.create_task(USER, "read me").await;

@@ -30,7 +30,7 @@ async fn isolated_app() -> Isolated {
     let moto = Moto::start();
     let local = dynamodb_local::shared();
     let table = local.new_table().await;
-    let aws = AwsFrontDoor::start(local.endpoint(), moto.endpoint()).await;
+    let aws = AwsFrontDoor::start(local.endpoint(), Some(moto.endpoint())).await;
     let config = load(
         sdk_config_loader()
             .endpoint_url(&aws.endpoint)
