@@ -191,13 +191,18 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
+    /// The completion state the filter selects, if it selects one.
+    pub fn only(self) -> Option<bool> {
+        match self {
+            StatusFilter::All => None,
+            StatusFilter::Pending => Some(false),
+            StatusFilter::Completed => Some(true),
+        }
+    }
+
     /// Whether a task with this completion state passes the filter.
     pub fn admits(self, completed: bool) -> bool {
-        match self {
-            StatusFilter::All => true,
-            StatusFilter::Pending => !completed,
-            StatusFilter::Completed => completed,
-        }
+        self.only().is_none_or(|only| only == completed)
     }
 }
 

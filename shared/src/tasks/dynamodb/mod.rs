@@ -150,6 +150,17 @@ impl DynamoDbStore {
         Ok(output.item)
     }
 
+    /// The user's task, strongly consistent.
+    async fn read_task(
+        &self,
+        client: &Client,
+        user_id: &str,
+        task_id: TaskId,
+    ) -> Result<Task, StoreError> {
+        let item = self.read(client, task_key(user_id, task_id)).await?;
+        task_from_item(&item.ok_or(StoreError::NotFound)?)
+    }
+
     /// Creates the task, counted against the quota, and with an idempotency key its record,
     /// in one transaction. When the record exists (or a concurrent create holds it), the first
     /// result is read back; a replay is never refused for the quota.
@@ -266,7 +277,7 @@ impl DynamoDbStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .limit(i32::try_from(page_size).unwrap_or(i32::MAX))
             .set_exclusive_start_key(start);
-        let request = match completed_filter(status) {
+        let request = match status.only() {
             None => request
                 .key_condition_expression("#user_id = :user_id AND #task_id >= :lowest")
                 .expression_attribute_names("#task_id", TASK_ID)
@@ -357,8 +368,7 @@ impl TaskStore for DynamoDbStore {
 
     async fn get(&self, user_id: &str, task_id: TaskId) -> Result<Task, StoreError> {
         let client = self.client_for(user_id).await?;
-        let item = self.read(&client, task_key(user_id, task_id)).await?;
-        task_from_item(&item.ok_or(StoreError::NotFound)?)
+        self.read_task(&client, user_id, task_id).await
     }
 
     async fn list(&self, user_id: &str, query: ListQuery) -> Result<Page, StoreError> {
@@ -368,12 +378,10 @@ impl TaskStore for DynamoDbStore {
         let wanted = query.limit.get() + 1;
         let client = self.client_for(user_id).await?;
         let mut items = Vec::new();
-        let mut start = query
-            .after
-            .map(|Cursor(id)| match completed_filter(query.status) {
-                None => task_key(user_id, id),
-                Some(completed) => index_start_key(user_id, completed, id),
-            });
+        let mut start = query.after.map(|Cursor(id)| match query.status.only() {
+            None => task_key(user_id, id),
+            Some(completed) => index_start_key(user_id, completed, id),
+        });
         loop {
             let (tasks, last) = self
                 .query_page(&client, user_id, query.status, wanted - items.len(), start)
@@ -536,7 +544,7 @@ impl TaskStore for DynamoDbStore {
         now: DateTime<Utc>,
     ) -> Result<Task, StoreError> {
         let client = self.client_for(user_id).await?;
-        let mut current = self.get(user_id, task_id).await?;
+        let mut current = self.read_task(&client, user_id, task_id).await?;
         let mut backoff = Backoff::new(MAX_TOGGLE_ATTEMPTS);
         loop {
             if expected_version.is_some_and(|version| version != current.version) {
@@ -592,15 +600,6 @@ fn cancellation_codes(
             ))),
         })
         .collect()
-}
-
-/// The state a status filter selects, if it selects one.
-fn completed_filter(status: StatusFilter) -> Option<bool> {
-    match status {
-        StatusFilter::All => None,
-        StatusFilter::Pending => Some(false),
-        StatusFilter::Completed => Some(true),
-    }
 }
 
 /// A request builder's error (a missing required field): a bug.
