@@ -326,12 +326,8 @@ const KEY_SOURCE_VARIABLES: [&str; 4] = [
     "AUTH_HS256_SECRET_ID",
 ];
 
-/// Every `AUTH_*` variable taskgate reads.
-const AUTH_VARIABLES: [&str; 8] = [
-    "AUTH_JWKS_URL",
-    "AUTH_JWKS",
-    "AUTH_HS256_SECRET",
-    "AUTH_HS256_SECRET_ID",
+/// The `AUTH_*` variables taskgate reads besides the key sources.
+const OTHER_AUTH_VARIABLES: [&str; 4] = [
     "AUTH_HS256_PREVIOUS_SECRET",
     "AUTH_ISSUER",
     "AUTH_AUDIENCE",
@@ -352,12 +348,14 @@ pub fn auth_variables_set(
         if !name.starts_with("AUTH_") || FRONT_END_AUTH_VARIABLES.contains(&name.as_str()) {
             continue;
         }
-        if !AUTH_VARIABLES.contains(&name.as_str()) {
+        let known = KEY_SOURCE_VARIABLES.iter().chain(&OTHER_AUTH_VARIABLES);
+        if !known.clone().any(|known| *known == name) {
+            let known: Vec<&str> = known.copied().collect();
             return Err(ConfigError::new(
                 name,
                 format!(
                     "is not a variable taskgate reads; the AUTH_* variables are {}",
-                    AUTH_VARIABLES.join(", ")
+                    known.join(", ")
                 ),
             ));
         }
