@@ -28,8 +28,9 @@ check:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-## bench: criterion benchmarks (verification, whole requests), then a load run of taskgate-local
-bench:
+## bench: criterion benchmarks (verification next to its floors, whole requests), then a load
+## run of taskgate-local (scripts/load-run.sh: HS256, EdDSA, DynamoDB Local)
+bench: test-deps
 	cargo bench -p taskgate-tests --bench requests
 	scripts/load-run.sh
 
@@ -40,6 +41,12 @@ bench:
 coldstart: test-deps bench/fastapi/.venv/.requirements
 	cargo build --release -p list-tasks -p get-task -p create-task -p coldstart-hello -p coldstart-naive
 	cargo bench -p taskgate-tests --bench coldstart
+
+## bench-build: the benchmarks and the cold-start harness built with the release profile, not
+## run (CI does this after `make test`)
+.PHONY: bench-build
+bench-build:
+	cargo bench --workspace --no-run
 
 bench/fastapi/.venv/.requirements: bench/fastapi/requirements.txt
 	$(PYTHON) -m venv bench/fastapi/.venv

@@ -12,7 +12,7 @@ use axum::response::Response as HttpResponse;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, RequestExt, tracing};
+use lambda_http::{Body, RequestExt};
 use taskgate::config::{
     Config, ConfigError, Limits, auth_variables_set, isolation, process_env, process_vars,
 };
@@ -32,7 +32,7 @@ const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("apigw-requestid")
 
 #[tokio::main]
 async fn main() {
-    tracing::init_default_subscriber();
+    taskgate::logging::init();
     let exit = |error: ConfigError| -> ! {
         tracing::error!("{error}");
         std::process::exit(1)

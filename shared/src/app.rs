@@ -3,6 +3,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lambda_http::http::Request;
+use lambda_runtime_api_client::PooledClient;
+use lambda_runtime_api_client::body::Body;
+
 use crate::Route;
 use crate::auth::Authenticator;
 use crate::aws;
@@ -40,7 +44,9 @@ impl App {
 
     /// Builds the app that serves `routes` from configuration: DynamoDB when `TASKS_TABLE` is
     /// set, else in memory; in `iam` isolation, per-user credentials narrowed to those routes.
-    /// The AWS settings are loaded once, when DynamoDB or Secrets Manager needs them.
+    /// The AWS settings are loaded once, when DynamoDB or Secrets Manager needs them. The
+    /// DynamoDB connection is primed while the keys load (a JWKS fetch, a Secrets Manager
+    /// read), and init ends once both are done, so the first request finds it open.
     pub async fn from_config(config: &Config, routes: &[Route]) -> Result<Self, ConfigError> {
         let needs_aws = config.tasks_table.is_some()
             || matches!(config.auth.keys, KeySource::Hs256SecretId { .. });
@@ -48,20 +54,25 @@ impl App {
             true => Some(aws::load_default().await?),
             false => None,
         };
-        let authenticator = Authenticator::with_aws(&config.auth, aws.as_ref()).await?;
-        let store: Arc<dyn TaskStore> = match (&config.tasks_table, &aws) {
+        let dynamodb = match (&config.tasks_table, &aws) {
             (Some(table), Some(aws)) => {
-                let store = DynamoDbStore::connect(aws, table)
-                    .await
-                    .with_quota(config.limits.task_quota);
-                Arc::new(match &config.isolation {
+                let store = DynamoDbStore::connect(aws, table).with_quota(config.limits.task_quota);
+                Some(match &config.isolation {
                     DataIsolation::Iam { tenant_role_arn } => {
                         store.isolated(TenantClients::new(aws, tenant_role_arn, routes))
                     }
                     DataIsolation::App => store,
                 })
             }
-            _ => {
+            _ => None,
+        };
+        let authenticator = Authenticator::with_aws(&config.auth, aws.as_ref()).await?;
+        let store: Arc<dyn TaskStore> = match dynamodb {
+            Some(store) => {
+                store.primed().await;
+                Arc::new(store)
+            }
+            None => {
                 tracing::warn!("TASKS_TABLE is not set: tasks are kept in memory and lost on exit");
                 Arc::new(MemoryStore::new().with_quota(config.limits.task_quota))
             }
@@ -116,16 +127,20 @@ async fn report_init_error(api: &str, error: &ConfigError) {
         false => format!("http://{api}"),
     };
     let body = serde_json::json!({"errorMessage": error.to_string(), "errorType": "ConfigError"});
-    let sent = reqwest::Client::new()
-        .post(format!("{base}/2018-06-01/runtime/init/error"))
-        .header("lambda-runtime-function-error-type", "Runtime.ConfigError")
-        .header("content-type", "application/json")
-        .timeout(Duration::from_secs(2))
-        .body(body.to_string())
-        .send()
-        .await;
-    if let Err(error) = sent {
-        tracing::warn!(error = %error, "could not report the init error to the runtime API");
+    let sent = async {
+        let client = PooledClient::builder().with_endpoint(base.parse()?).build();
+        let request = Request::post("/2018-06-01/runtime/init/error")
+            .header("lambda-runtime-function-error-type", "Runtime.ConfigError")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))?;
+        client.call(request).await.map(drop)
+    };
+    match tokio::time::timeout(Duration::from_secs(2), sent).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(error = %error, "could not report the init error to the runtime API")
+        }
+        Err(_) => tracing::warn!("reporting the init error to the runtime API timed out"),
     }
 }
 

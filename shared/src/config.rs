@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use reqwest::header::HeaderValue;
+use lambda_http::http::HeaderValue;
 use url::{Host, Url};
 
 /// Most leeway allowed for clock skew.

@@ -42,7 +42,7 @@ const MAX_URI_BYTES: usize = 16 * 1024;
 /// Runs `route` as a Lambda function until the runtime stops: the entry point of every binary
 /// under `functions/`.
 pub async fn run(route: Route) -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    crate::logging::init();
     let app = App::from_env_or_exit(&[route]).await;
     let app = &app;
     lambda_http::lambda_runtime::run(service_fn(

@@ -10,6 +10,7 @@ pub mod config;
 pub mod handlers;
 pub mod http;
 pub mod lambda;
+pub mod logging;
 pub mod tasks;
 
 pub use app::App;

@@ -66,7 +66,8 @@ fn main() {
 
 async fn app(table: &str, iam: bool) -> Arc<TestApp> {
     let config = load(sdk_config_loader()).await.expect("SDK settings");
-    let mut store = DynamoDbStore::connect(&config, table).await;
+    let mut store = DynamoDbStore::connect(&config, table);
+    store.primed().await;
     if iam {
         store = store.isolated(TenantClients::new(&config, TENANT_ROLE, &ROUTES));
     }

@@ -6,11 +6,12 @@
 //! that turns slow in the middle of a request.
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -28,6 +29,8 @@ pub struct Call {
     pub body: String,
     /// The answer's JSON (e.g. DynamoDB's `ConsumedCapacity`), `Null` if it is not JSON.
     pub answer: Value,
+    /// The client's end of the connection the call came on.
+    pub peer: SocketAddr,
 }
 
 #[derive(Default)]
@@ -71,6 +74,7 @@ impl AwsFrontDoor {
             .await
             .expect("bind");
         let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await });
         Self { endpoint, shared }
     }
@@ -122,7 +126,11 @@ impl AwsFrontDoor {
     }
 }
 
-async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+async fn forward(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
         return StatusCode::BAD_REQUEST.into_response();
@@ -150,6 +158,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         access_key: access_key(&parts.headers),
         body: String::from_utf8_lossy(&body).into_owned(),
         answer: Value::Null,
+        peer,
     };
     let Some(base) = base else {
         shared.recorded.lock().unwrap().calls.push(call);

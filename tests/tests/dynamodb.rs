@@ -403,6 +403,7 @@ async fn cold_start_opens_the_connection_and_never_waits_long() {
         .with_subscriber(subscriber)
         .await
         .unwrap();
+    store.primed().await;
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
         logs.contains("priming the DynamoDB connection timed out"),
@@ -657,6 +658,39 @@ fn assert_deadline_problem(response: &taskgate_tests::TestResponse) {
         "{}",
         response.body
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_request_reuses_the_connection_the_cold_start_opened() {
+    let local = dynamodb_local::shared();
+    let table = local.new_table().await;
+    let proxy = AwsFrontDoor::start(local.endpoint(), None).await;
+    // The request comes at once, before the priming has been waited for.
+    let app = app_through(&proxy, &table, Duration::from_secs(5)).await;
+    assert_eq!(list(&app, USER, "").await.status, 200);
+    let calls = proxy.calls();
+    let actions: Vec<&str> = calls.iter().map(|call| call.action.as_str()).collect();
+    assert_eq!(actions, ["DescribeTable", "Query"]);
+    assert_eq!(
+        calls[0].peer, calls[1].peer,
+        "one connection, opened at init"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_primes_in_the_background() {
+    let local = dynamodb_local::shared();
+    let table = local.new_table().await;
+    let proxy = AwsFrontDoor::start(local.endpoint(), None).await;
+    proxy.hold("DescribeTable");
+    // The store is built while its cold-start call is still unanswered (init loads the keys
+    // meanwhile, then waits for it).
+    let app = app_through(&proxy, &table, Duration::from_secs(5)).await;
+    proxy.until_held(1).await;
+    assert!(proxy.calls().is_empty(), "{:?}", proxy.calls());
+    // The first request is served once the priming gives up (PRIME_TIMEOUT).
+    assert_eq!(list(&app, USER, "").await.status, 200);
+    assert_eq!(proxy.calls_of("Query").len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

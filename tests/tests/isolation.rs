@@ -39,9 +39,10 @@ async fn isolated_app() -> Isolated {
     )
     .await
     .expect("SDK settings");
-    let store = DynamoDbStore::connect(&config, &table)
-        .await
-        .isolated(TenantClients::new(&config, TENANT_ROLE, &ROUTES));
+    // Primed before any test counts calls, as init does for provisioned concurrency.
+    let store = DynamoDbStore::connect(&config, &table);
+    store.primed().await;
+    let store = store.isolated(TenantClients::new(&config, TENANT_ROLE, &ROUTES));
     let authenticator = taskgate::auth::Authenticator::new(&hs256_config())
         .await
         .expect("auth");

@@ -5,6 +5,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use headers::{CacheControl, HeaderMapExt};
+use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use lambda_http::http::header::{ACCEPT, HeaderMap};
+use lambda_http::http::{Request, StatusCode};
+use lambda_http::tower::BoxError;
 use url::Url;
 
 use super::AuthError;
@@ -21,9 +29,11 @@ pub const MAX_JWKS_BYTES: usize = 150 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum JwksError {
     #[error("request failed: {0}")]
-    Request(#[source] reqwest::Error),
+    Request(#[source] BoxError),
+    #[error("no answer within {FETCH_TIMEOUT:?}")]
+    Timeout,
     #[error("status {0}")]
-    Status(reqwest::StatusCode),
+    Status(StatusCode),
     #[error("larger than {MAX_JWKS_BYTES} bytes")]
     TooLarge,
     #[error("{0}")]
@@ -34,61 +44,65 @@ pub enum JwksError {
 pub struct JwksUrl {
     url: Url,
     loggable: String,
-    client: reqwest::Client,
+    client: Client<HttpsConnector<HttpConnector>, Empty<bytes::Bytes>>,
 }
 
 impl JwksUrl {
-    /// A fetcher for `url`; builds its HTTP client (no network call).
+    /// A fetcher for `url`; builds its HTTP client (no network call), which trusts the system's
+    /// root certificates and follows no redirect.
     pub fn new(url: Url) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(FETCH_TIMEOUT)
-            .connect_timeout(FETCH_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(FETCH_TIMEOUT));
+        http.enforce_http(false);
+        let https = HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| format!("cannot load the system's root certificates: {e}"))?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
         Ok(Self {
             loggable: loggable_url(&url),
             url,
-            client,
+            client: Client::builder(TokioExecutor::new()).build(https),
         })
     }
 
+    /// One GET of the JWKS, the whole of it bounded by [`FETCH_TIMEOUT`].
     async fn fetch_jwks(&self) -> Result<Fetched, JwksError> {
-        let mut response = self
-            .client
-            .get(self.url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
+        tokio::time::timeout(FETCH_TIMEOUT, self.get())
             .await
-            .map_err(|e| JwksError::Request(e.without_url()))?;
+            .unwrap_or(Err(JwksError::Timeout))
+    }
+
+    async fn get(&self) -> Result<Fetched, JwksError> {
+        let request = Request::get(self.url.as_str())
+            .header(ACCEPT, "application/json")
+            .body(Empty::new())
+            .map_err(|e| JwksError::Request(e.into()))?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| JwksError::Request(e.into()))?;
         if !response.status().is_success() {
             return Err(JwksError::Status(response.status()));
         }
-        if response
-            .content_length()
-            .is_some_and(|len| len > MAX_JWKS_BYTES as u64)
-        {
-            return Err(JwksError::TooLarge);
-        }
         let max_age = max_age(response.headers());
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        let body = Limited::new(response.into_body(), MAX_JWKS_BYTES)
+            .collect()
             .await
-            .map_err(|e| JwksError::Request(e.without_url()))?
-        {
-            if body.len() + chunk.len() > MAX_JWKS_BYTES {
-                return Err(JwksError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(|error| match error.is::<LengthLimitError>() {
+                true => JwksError::TooLarge,
+                false => JwksError::Request(error),
+            })?
+            .to_bytes();
         let keys = KeySet::from_jwks(&body).map_err(JwksError::Keys)?;
         Ok(Fetched { keys, max_age })
     }
 }
 
 /// How long the response may be cached: `max-age`, or zero for `no-store` / `no-cache`.
-fn max_age(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+fn max_age(headers: &HeaderMap) -> Option<Duration> {
     let cache_control: CacheControl = headers.typed_get()?;
     if cache_control.no_store() || cache_control.no_cache() {
         return Some(Duration::ZERO);
@@ -115,12 +129,68 @@ impl KeyFetcher for JwksUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::{CACHE_CONTROL, HeaderMap, HeaderValue};
+    use lambda_http::http::header::{CACHE_CONTROL, HeaderValue};
 
     fn age(value: &str) -> Option<Duration> {
         let mut headers = HeaderMap::new();
         headers.insert(CACHE_CONTROL, HeaderValue::from_str(value).unwrap());
         max_age(&headers)
+    }
+
+    /// A JWKS URL on loopback whose server reads one request and answers `response` (raw
+    /// HTTP/1.1), or never answers when it is `None`.
+    async fn serving(response: Option<Vec<u8>>) -> JwksUrl {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api/auth/jwks", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = vec![0; 4096];
+            let _ = stream.read(&mut request).await;
+            match response {
+                Some(response) => stream.write_all(&response).await.unwrap(),
+                None => std::future::pending().await,
+            }
+        });
+        JwksUrl::new(Url::parse(&url).unwrap()).unwrap()
+    }
+
+    fn answer(head: &str, body: &[u8]) -> Option<Vec<u8>> {
+        let head = format!("HTTP/1.1 {head}\r\ncontent-length: {}\r\n\r\n", body.len());
+        Some([head.as_bytes(), body].concat())
+    }
+
+    #[tokio::test]
+    async fn a_jwks_is_fetched_with_its_max_age() {
+        let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+        let fetched = serving(answer("200 OK\r\ncache-control: max-age=120", jwks))
+            .await
+            .fetch_jwks()
+            .await
+            .unwrap();
+        assert_eq!(fetched.max_age, Some(Duration::from_secs(120)));
+    }
+
+    #[tokio::test]
+    async fn redirects_errors_oversized_and_silent_servers_are_failed_fetches() {
+        let moved = serving(answer(
+            "302 Found\r\nlocation: http://127.0.0.1:9/jwks",
+            b"",
+        ))
+        .await;
+        assert!(matches!(moved.fetch_jwks().await, Err(JwksError::Status(s)) if s == 302));
+        let failing = serving(answer("500 Internal Server Error", b"")).await;
+        assert!(matches!(failing.fetch_jwks().await, Err(JwksError::Status(s)) if s == 500));
+        let big = vec![b' '; MAX_JWKS_BYTES + 1];
+        let oversized = serving(answer("200 OK", &big)).await;
+        assert!(matches!(
+            oversized.fetch_jwks().await,
+            Err(JwksError::TooLarge)
+        ));
+        let silent = serving(None).await;
+        let started = std::time::Instant::now();
+        assert!(matches!(silent.fetch_jwks().await, Err(JwksError::Timeout)));
+        assert!(started.elapsed() < FETCH_TIMEOUT * 2);
     }
 
     #[test]

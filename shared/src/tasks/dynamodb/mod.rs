@@ -23,6 +23,9 @@ use aws_sdk_dynamodb::types::{
     ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
+use futures_util::future::{self, BoxFuture, Shared};
+use tracing::instrument::WithSubscriber;
 
 use self::backoff::Backoff;
 use self::error::unexpected;
@@ -71,30 +74,44 @@ pub struct DynamoDbStore {
     table: String,
     /// Tasks one user may have.
     quota: u64,
+    /// The cold-start call opening the connection, awaited before the first request's call.
+    primed: Shared<BoxFuture<'static, ()>>,
 }
 
 impl DynamoDbStore {
-    /// The store for `table` on the shared SDK settings: builds the client (no network call),
-    /// then primes the connection.
-    pub async fn connect(config: &SdkConfig, table: &str) -> Self {
+    /// The store for `table` on the shared SDK settings: builds the client (no network call)
+    /// and starts priming the connection in the background ([`Self::primed`]); needs a Tokio
+    /// runtime.
+    pub fn connect(config: &SdkConfig, table: &str) -> Self {
         let store = Self::new(Client::new(config), table);
-        store.prime().await;
-        store
+        let priming =
+            tokio::spawn(prime(store.client.clone(), table.to_string()).with_current_subscriber());
+        Self {
+            primed: priming.map(|_| ()).boxed().shared(),
+            ..store
+        }
     }
 
     /// The store for `table` with the settings of `loader`; see [`Self::connect`].
     pub async fn from_loader(loader: ConfigLoader, table: &str) -> Result<Self, ConfigError> {
-        Ok(Self::connect(&crate::aws::load(loader).await?, table).await)
+        Ok(Self::connect(&crate::aws::load(loader).await?, table))
     }
 
-    /// A store on an existing client.
+    /// A store on an existing client (nothing to prime).
     pub fn new(client: Client, table: &str) -> Self {
         Self {
             client,
             tenants: None,
             table: table.to_string(),
             quota: DEFAULT_TASK_QUOTA,
+            primed: future::ready(()).boxed().shared(),
         }
+    }
+
+    /// Waits until the cold-start call has opened the connection (or given up): the first
+    /// request waits for it, so that it reuses that connection rather than opening another.
+    pub async fn primed(&self) {
+        self.primed.clone().await
     }
 
     /// The store, allowing each user at most `quota` tasks.
@@ -113,27 +130,10 @@ impl DynamoDbStore {
     /// The client whose credentials act for `user`: the tenant client in `iam` isolation (never
     /// the function's own credentials), else the shared one.
     async fn client_for(&self, user: &str) -> Result<Client, StoreError> {
+        self.primed().await;
         match &self.tenants {
             Some(tenants) => tenants.client(user).await,
             None => Ok(self.client.clone()),
-        }
-    }
-
-    /// Opens the connection (DNS, TCP, TLS, credentials) before the first request needs it,
-    /// with one `DescribeTable` bounded by [`PRIME_TIMEOUT`]. A failure is only logged: the
-    /// first request then pays for the connection, or reports the problem itself.
-    pub async fn prime(&self) {
-        let call = self.client.describe_table().table_name(&self.table).send();
-        match tokio::time::timeout(PRIME_TIMEOUT, call).await {
-            Ok(Ok(_)) => tracing::debug!(table = %self.table, "DynamoDB connection primed"),
-            Ok(Err(error)) => tracing::warn!(
-                table = %self.table,
-                error = %DisplayErrorContext(&error),
-                "priming the DynamoDB connection failed"
-            ),
-            Err(_) => {
-                tracing::warn!(table = %self.table, "priming the DynamoDB connection timed out")
-            }
         }
     }
 
@@ -572,6 +572,22 @@ enum Code {
     Failed,
     /// Another transaction or write held the item at that moment.
     Conflict,
+}
+
+/// Opens the connection (DNS, TCP, TLS, credentials) before the first request needs it, with
+/// one `DescribeTable` bounded by [`PRIME_TIMEOUT`]. A failure is only logged: the first
+/// request then pays for the connection, or reports the problem itself.
+async fn prime(client: Client, table: String) {
+    let call = client.describe_table().table_name(&table).send();
+    match tokio::time::timeout(PRIME_TIMEOUT, call).await {
+        Ok(Ok(_)) => tracing::debug!(table = %table, "DynamoDB connection primed"),
+        Ok(Err(error)) => tracing::warn!(
+            table = %table,
+            error = %DisplayErrorContext(&error),
+            "priming the DynamoDB connection failed"
+        ),
+        Err(_) => tracing::warn!(table = %table, "priming the DynamoDB connection timed out"),
+    }
 }
 
 /// The per-item outcome of a cancelled transaction; any other error (and throttling of an item)

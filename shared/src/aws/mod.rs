@@ -1,6 +1,8 @@
 //! The AWS SDK settings every client runs with, loaded once per cold start and shared by the
 //! DynamoDB store and the Secrets Manager key source.
 
+mod trust;
+
 use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableRegionProvider;
@@ -10,13 +12,21 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, process_env};
+use trust::AMAZON_ROOTS;
 
 /// The standard environment (region, credentials, `AWS_ENDPOINT_URL_<SERVICE>`), standard
-/// retries with short backoff, and timeouts well inside a Lambda function's: 1 s to connect,
-/// 2 s per attempt, 3 s per call with its retries.
+/// retries with short backoff, timeouts well inside a Lambda function's (1 s to connect, 2 s
+/// per attempt, 3 s per call with its retries), and HTTPS trusting the Amazon roots only
+/// ([`trust`]).
 pub fn sdk_config_loader() -> ConfigLoader {
+    with_roots(AMAZON_ROOTS)
+}
+
+/// The settings of [`sdk_config_loader`], trusting the CA certificates of `roots` (PEM).
+fn with_roots(roots: &[u8]) -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(trust::https_client(roots))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(1))
@@ -32,16 +42,18 @@ pub fn sdk_config_loader() -> ConfigLoader {
         )
 }
 
-/// The settings of [`sdk_config_loader`], with the region from the environment or the profile
-/// only: never from EC2's instance metadata (Lambda sets `AWS_REGION`), so a missing region is
-/// one clear error, printed before the SDK could log metadata timeouts.
+/// The settings of [`sdk_config_loader`] with the roots of `AWS_CA_BUNDLE` if set, and the
+/// region from the environment or the profile only: never from EC2's instance metadata (Lambda
+/// sets `AWS_REGION`), so a missing region is one clear error, printed before the SDK could log
+/// metadata timeouts.
 pub async fn load_default() -> Result<SdkConfig, ConfigError> {
+    let roots = trust::roots(process_env("AWS_CA_BUNDLE").as_deref())?;
     let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
         .or_else(ProfileFileRegionProvider::new())
         .region()
         .await
         .ok_or_else(no_region)?;
-    load(sdk_config_loader().region(region)).await
+    load(with_roots(&roots).region(region)).await
 }
 
 /// Loads the settings (no network call); a missing region is a configuration error.
