@@ -285,10 +285,10 @@ fn now() -> chrono::DateTime<chrono::Utc> {
 }
 
 /// API Gateway's request id, or the Lambda invocation's, for logs.
-fn request_id(request: &Request) -> String {
+fn request_id(request: &Request) -> &str {
     match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
-        _ => request.lambda_context_ref().map(|c| c.request_id.clone()),
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.as_deref(),
+        _ => request.lambda_context_ref().map(|c| c.request_id.as_str()),
     }
     .unwrap_or_default()
 }

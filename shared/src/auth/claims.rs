@@ -1,9 +1,12 @@
 //! The claims every API token must carry, and their checks.
 
-use serde::de::Error as _;
+use std::fmt;
+
+use serde::de::{Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::AuthError;
+use super::json::{Key, UniqueKeys, all_different};
 
 /// Longest `sub` accepted.
 const MAX_SUBJECT_CHARS: usize = 255;
@@ -11,20 +14,70 @@ const MAX_SUBJECT_CHARS: usize = 255;
 const MAX_NUMERIC_DATE: f64 = 253_402_300_799.0;
 
 /// The verified claims of a token.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claims {
     /// The user id.
     pub sub: String,
     pub iss: String,
-    #[serde(deserialize_with = "one_or_many")]
+    /// A string or an array of strings in the token.
     pub aud: Vec<String>,
     /// Times are NumericDates in whole seconds (a fraction is dropped).
-    #[serde(deserialize_with = "numeric_date")]
     pub exp: i64,
-    #[serde(default, deserialize_with = "optional_numeric_date")]
     pub nbf: Option<i64>,
-    #[serde(default, deserialize_with = "optional_numeric_date")]
     pub iat: Option<i64>,
+}
+
+/// A JSON object read in one pass that, like [`super::json::from_slice_unique`], refuses a key
+/// twice at any depth: the claims are most of a token, and a second pass over them most of the
+/// cost of verifying an HMAC one.
+impl<'de> Deserialize<'de> for Claims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ClaimsVisitor)
+    }
+}
+
+struct ClaimsVisitor;
+
+impl<'de> Visitor<'de> for ClaimsVisitor {
+    type Value = Claims;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JWT claims object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+        #[derive(Deserialize)]
+        struct Date(#[serde(deserialize_with = "numeric_date")] i64);
+        #[derive(Deserialize)]
+        struct Audience(#[serde(deserialize_with = "one_or_many")] Vec<String>);
+        let (mut sub, mut iss, mut aud, mut exp, mut nbf, mut iat) =
+            (None, None, None, None, None, None);
+        let mut keys = Vec::new();
+        while let Some(Key(key)) = map.next_key()? {
+            match &*key {
+                "sub" => sub = Some(map.next_value()?),
+                "iss" => iss = Some(map.next_value()?),
+                "aud" => aud = Some(map.next_value::<Audience>()?.0),
+                "exp" => exp = Some(map.next_value::<Date>()?.0),
+                "nbf" => nbf = map.next_value::<Option<Date>>()?.map(|Date(d)| d),
+                "iat" => iat = map.next_value::<Option<Date>>()?.map(|Date(d)| d),
+                _ => {
+                    map.next_value::<UniqueKeys>()?;
+                }
+            }
+            keys.push(key);
+        }
+        all_different(keys)?;
+        let missing = A::Error::missing_field;
+        Ok(Claims {
+            sub: sub.ok_or_else(|| missing("sub"))?,
+            iss: iss.ok_or_else(|| missing("iss"))?,
+            aud: aud.ok_or_else(|| missing("aud"))?,
+            exp: exp.ok_or_else(|| missing("exp"))?,
+            nbf,
+            iat,
+        })
+    }
 }
 
 /// A NumericDate (RFC 7519 2): seconds since the epoch as a JSON number, integer or not, at
@@ -35,13 +88,6 @@ fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         return Err(D::Error::custom("a NumericDate out of range"));
     }
     Ok(seconds.floor() as i64)
-}
-
-/// An optional NumericDate; `null` is absent.
-fn optional_numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    #[derive(Deserialize)]
-    struct Date(#[serde(deserialize_with = "numeric_date")] i64);
-    Ok(Option::<Date>::deserialize(d)?.map(|Date(seconds)| seconds))
 }
 
 /// `aud` may be a string or an array of strings (RFC 7519 4.1.3).
@@ -144,6 +190,12 @@ mod tests {
             r#"{"sub":"u","iss":"i","aud":"a","exp":9,"nbf":"1"}"#,
             r#"{"sub":"u","iss":"i","aud":1,"exp":9}"#,
             r#"{"sub":"u","aud":"a","exp":9}"#,
+            r#"["u","i","a",9]"#,
+            // A key twice, also escaped or nested in a claim nobody reads.
+            r#"{"sub":"u","sub":"v","iss":"i","aud":"a","exp":9}"#,
+            r#"{"sub":"u","s\u0075b":"v","iss":"i","aud":"a","exp":9}"#,
+            r#"{"sub":"u","iss":"i","aud":"a","exp":9,"x":1,"x":2}"#,
+            r#"{"sub":"u","iss":"i","aud":"a","exp":9,"x":[{"c":1,"c":2}]}"#,
         ] {
             assert!(claims(bad).is_err(), "{bad}");
         }

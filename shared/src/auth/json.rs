@@ -1,7 +1,7 @@
 //! Strict JSON for token parts: an object with a key twice is refused at any depth, so a
 //! verifier and another parser can never read different values from one token.
 
-use std::collections::HashSet;
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -13,7 +13,7 @@ pub fn from_slice_unique<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_j
 }
 
 /// A JSON value whose objects have unique keys; it keeps nothing.
-struct UniqueKeys;
+pub struct UniqueKeys;
 
 impl<'de> de::Deserialize<'de> for UniqueKeys {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -55,14 +55,44 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
-        let mut seen = HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key) {
-                return Err(de::Error::custom("duplicate object key"));
-            }
+        let mut keys = Vec::new();
+        while let Some(Key(key)) = map.next_key()? {
+            keys.push(key);
             map.next_value::<UniqueKeys>()?;
         }
+        all_different(keys)?;
         Ok(UniqueKeys)
+    }
+}
+
+/// The keys of one object, refused if one is there twice.
+pub fn all_different<E: de::Error>(mut keys: Vec<Cow<'_, str>>) -> Result<(), E> {
+    keys.sort_unstable();
+    if keys.windows(2).any(|pair| pair[0] == pair[1]) {
+        return Err(E::custom("duplicate object key"));
+    }
+    Ok(())
+}
+
+/// An object key, borrowed from the document unless it has escapes.
+pub struct Key<'de>(pub Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(key)))
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(key.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 

@@ -1,10 +1,12 @@
 //! Verification keys, each bound to one algorithm at load: a token's `alg` only selects a key
 //! when it equals that key's algorithm. JWKS keys are filtered at load; refused ones are logged.
 
+use aws_lc_rs::hmac;
+use aws_lc_rs::signature::{self as aws, ParsedPublicKey, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -23,13 +25,27 @@ const ED25519_SMALL_ORDER: [[u8; 32]; 14] = small_order_points();
 pub struct VerificationKey {
     pub kid: Option<String>,
     pub algorithm: Algorithm,
-    key: DecodingKey,
+    key: PreparedKey,
+}
+
+/// A key made ready for aws-lc-rs once, at load, with the verification algorithm jsonwebtoken's
+/// aws-lc backend uses for its `alg` (that backend would parse it again on every call).
+enum PreparedKey {
+    /// Boxed: an HMAC key is over a kilobyte.
+    Hmac(Box<hmac::Key>),
+    Public(ParsedPublicKey),
 }
 
 impl VerificationKey {
     /// Whether `signature` (base64url) is this key's signature of `message`.
     pub fn verifies(&self, message: &[u8], signature: &str) -> bool {
-        jsonwebtoken::crypto::verify(signature, message, &self.key, self.algorithm).unwrap_or(false)
+        let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
+            return false;
+        };
+        match &self.key {
+            PreparedKey::Hmac(key) => hmac::verify(key, message, &signature).is_ok(),
+            PreparedKey::Public(key) => key.verify_sig(message, &signature).is_ok(),
+        }
     }
 }
 
@@ -50,10 +66,13 @@ impl KeySet {
         let keys = std::iter::once(secret)
             .chain(previous)
             .map(|secret| {
+                if secret.is_empty() {
+                    return Err("the HS256 secret is empty".to_string());
+                }
                 Ok(VerificationKey {
                     kid: None,
                     algorithm: Algorithm::HS256,
-                    key: DecodingKey::from_secret(secret).map_err(|e| e.to_string())?,
+                    key: PreparedKey::Hmac(Box::new(hmac::Key::new(hmac::HMAC_SHA256, secret))),
                 })
             })
             .collect::<Result<_, String>>()?;
@@ -148,13 +167,46 @@ fn signing_key(value: Value) -> Result<VerificationKey, String> {
         None => algorithm,
         Some(alg) => declared_algorithm(alg, algorithm)?,
     };
-    let jwk: Jwk = serde_json::from_value(value.clone()).map_err(|e| format!("bad JWK: {e}"))?;
-    let key = DecodingKey::from_jwk(&jwk).map_err(|e| format!("bad JWK: {e}"))?;
+    // What jsonwebtoken's JWK type refuses is refused too.
+    serde_json::from_value::<Jwk>(value.clone()).map_err(|e| format!("bad JWK: {e}"))?;
     Ok(VerificationKey {
         kid: text("kid").map(str::to_string),
         algorithm,
-        key,
+        key: PreparedKey::Public(public_key(fields, algorithm)?),
     })
+}
+
+/// The key parsed for `algorithm`, as jsonwebtoken's aws-lc backend verifies it.
+fn public_key(
+    fields: &Map<String, Value>,
+    algorithm: Algorithm,
+) -> Result<ParsedPublicKey, String> {
+    use Algorithm::*;
+    let ec_point = || -> Result<Vec<u8>, String> {
+        let (x, y) = (base64_field(fields, "x")?, base64_field(fields, "y")?);
+        Ok([&[4][..], &x, &y].concat())
+    };
+    let rsa = |params: &'static aws::RsaParameters| {
+        let n = base64_field(fields, "n")?;
+        let e = base64_field(fields, "e")?;
+        RsaPublicKeyComponents { n, e }
+            .to_parsed_public_key(params)
+            .map_err(|e| e.to_string())
+    };
+    let parsed = |alg, bytes: Vec<u8>| ParsedPublicKey::new(alg, bytes).map_err(|e| e.to_string());
+    match algorithm {
+        EdDSA => parsed(&aws::ED25519, base64_field(fields, "x")?),
+        ES256 => parsed(&aws::ECDSA_P256_SHA256_FIXED, ec_point()?),
+        ES384 => parsed(&aws::ECDSA_P384_SHA384_FIXED, ec_point()?),
+        RS256 => rsa(&aws::RSA_PKCS1_2048_8192_SHA256),
+        RS384 => rsa(&aws::RSA_PKCS1_2048_8192_SHA384),
+        RS512 => rsa(&aws::RSA_PKCS1_2048_8192_SHA512),
+        PS256 => rsa(&aws::RSA_PSS_2048_8192_SHA256),
+        PS384 => rsa(&aws::RSA_PSS_2048_8192_SHA384),
+        PS512 => rsa(&aws::RSA_PSS_2048_8192_SHA512),
+        other => Err(format!("no public key for {other:?}")),
+    }
+    .map_err(|e| format!("bad JWK: {e}"))
 }
 
 /// The key's `alg`, which must belong to its key type (an RSA key may say RS* or PS*).
