@@ -46,7 +46,7 @@ coldstart: test-deps bench/fastapi/.venv/.requirements
 ## run (CI does this after `make test`)
 .PHONY: bench-build
 bench-build:
-	cargo bench --workspace --no-run
+	cargo bench -p taskgate-tests --no-run
 
 bench/fastapi/.venv/.requirements: bench/fastapi/requirements.txt
 	$(PYTHON) -m venv bench/fastapi/.venv
