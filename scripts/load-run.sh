@@ -26,8 +26,13 @@ set -Eeuo pipefail
 trap 'echo "load-run: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 
+server_log=""
 die() {
   echo "load-run: $*" >&2
+  if [ -s "$server_log" ]; then
+    echo "load-run: the end of taskgate-local's log:" >&2
+    tail -n 20 "$server_log" >&2
+  fi
   exit 1
 }
 
@@ -190,15 +195,26 @@ stop_dynamodb() {
   java_pid=""
 }
 
-# seed USER TOKEN: 100 tasks; `id` is the last one's.
+# seed USER TOKEN: 100 tasks; `id` is the last one's. Not measured: a 503 (a just-started
+# DynamoDB Local on a busy machine can be slower than the SDK's timeouts) is said and retried
+# twice, a second later, with the same Idempotency-Key (one task however many tries); anything
+# else fails.
 seed() {
   auth="Authorization: Bearer $2"
   tasks="$base/api/$1/tasks"
-  local n answer
+  local n attempt answer code
   for n in $(seq 100); do
-    answer=$(curl -sS -w '\n%{http_code}' -X POST -H "$auth" -H 'Content-Type: application/json' \
-      -d "{\"title\":\"task $n\"}" "$tasks") || die "seeding: POST $tasks failed"
-    [ "${answer##*$'\n'}" = 201 ] || die "seeding: POST $tasks answered: $answer"
+    for attempt in 1 2 3; do
+      answer=$(curl -sS -w '\n%{http_code}' -X POST -H "$auth" \
+        -H 'Content-Type: application/json' -H "Idempotency-Key: seed-$n" \
+        -d "{\"title\":\"task $n\"}" "$tasks") || die "seeding: POST $tasks failed"
+      code=${answer##*$'\n'}
+      [ "$code" = 503 ] && [ "$attempt" -lt 3 ] || break
+      echo "   seeding: task $n answered 503, retrying (taskgate-local's log says:" \
+        "$(grep -i 'unavailable\|contended' "$server_log" | tail -n 1))"
+      sleep 1
+    done
+    [ "$code" = 201 ] || die "seeding: POST $tasks answered: $answer"
   done
   id=$(sed -n '1s/.*"id":"\([0-9A-Z]*\)".*/\1/p' <<<"$answer")
   [ -n "$id" ] || die "seeding: no task id in $answer"
