@@ -13,6 +13,7 @@ use std::any::Any;
 use std::convert::Infallible;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -22,7 +23,7 @@ use lambda_http::http::header::HOST;
 use lambda_http::http::{StatusCode, Uri};
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
-use lambda_http::{Adapter, Body, Error, LambdaEvent, Request, Response, service_fn};
+use lambda_http::{Adapter, Body, Error, IntoResponse, LambdaEvent, Request, Response, service_fn};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -76,7 +77,7 @@ where
             Some(refusal) => Err(refusal),
             None => Ok(handler(request)),
         };
-        answer(handled).map(Ok::<_, Infallible>)
+        answer(handled).map(|response| Ok::<_, Infallible>(Finished(response)))
     });
     let event = LambdaEvent::new(LambdaRequest::ApiGatewayV2(event), context);
     match Adapter::from(service).oneshot(event).await {
@@ -101,6 +102,18 @@ where
         Err(refusal) => refusal,
     };
     refusal.problem().into_response()
+}
+
+/// A response whose body is already `lambda_http`'s text (or empty), handed to its adapter as it
+/// is. A bare `Response<Body>` would go through `lambda_http`'s `ConvertBody`, which copies the
+/// body and decodes it again by its charset with `encoding_rs`: a copy per request, and the
+/// decoders of every legacy encoding (150 KB) in each function.
+struct Finished(Response<Body>);
+
+impl IntoResponse for Finished {
+    fn into_response(self) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>> {
+        Box::pin(std::future::ready(self.0))
+    }
 }
 
 /// Why an event gets no handler: a problem made of constants, so it can be made again per call.

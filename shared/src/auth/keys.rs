@@ -3,8 +3,7 @@
 
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self as aws, ParsedPublicKey, RsaPublicKeyComponents};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64_simd::{AsOut, URL_SAFE_NO_PAD};
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::Jwk;
 use serde::Deserialize;
@@ -16,6 +15,8 @@ use super::json::from_slice_unique;
 const MIN_RSA_BITS: usize = 2048;
 /// Most bits an RSA modulus may have; larger keys only cost verification time.
 const MAX_RSA_BITS: usize = 8192;
+/// Longest signature any accepted key makes: RSA-8192's.
+const MAX_SIGNATURE_BYTES: usize = MAX_RSA_BITS / 8;
 
 /// The encodings of Ed25519's small-order points (including non-canonical ones): a public key
 /// equal to one of these lets anyone forge signatures that verify.
@@ -39,12 +40,19 @@ enum PreparedKey {
 impl VerificationKey {
     /// Whether `signature` (base64url) is this key's signature of `message`.
     pub fn verifies(&self, message: &[u8], signature: &str) -> bool {
-        let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
+        let mut buffer = [0; MAX_SIGNATURE_BYTES];
+        let signature = signature.as_bytes();
+        let Some(signature) = URL_SAFE_NO_PAD
+            .decoded_length(signature)
+            .ok()
+            .and_then(|length| buffer.get_mut(..length))
+            .and_then(|out| URL_SAFE_NO_PAD.decode(signature, out.as_out()).ok())
+        else {
             return false;
         };
         match &self.key {
-            PreparedKey::Hmac(key) => hmac::verify(key, message, &signature).is_ok(),
-            PreparedKey::Public(key) => key.verify_sig(message, &signature).is_ok(),
+            PreparedKey::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
+            PreparedKey::Public(key) => key.verify_sig(message, signature).is_ok(),
         }
     }
 }
@@ -111,19 +119,17 @@ impl KeySet {
 
     /// The keys that may have signed a token with this `kid`. HS256 secrets have no kid and
     /// are all candidates; a JWKS key must match the kid, or be the only key when there is none.
-    pub fn candidates(&self, kid: Option<&str>) -> Vec<&VerificationKey> {
-        if self.keys.iter().all(|k| k.algorithm == Algorithm::HS256) {
-            return self.keys.iter().collect();
-        }
-        match kid {
-            Some(kid) => self
-                .keys
-                .iter()
-                .filter(|k| k.kid.as_deref() == Some(kid))
-                .collect(),
-            None if self.keys.len() == 1 => self.keys.iter().collect(),
-            None => Vec::new(),
-        }
+    pub fn candidates<'a>(
+        &'a self,
+        kid: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a VerificationKey> + 'a {
+        let secrets = self.keys.iter().all(|k| k.algorithm == Algorithm::HS256);
+        let only_key = self.keys.len() == 1;
+        self.keys.iter().filter(move |key| match kid {
+            _ if secrets => true,
+            Some(kid) => key.kid.as_deref() == Some(kid),
+            None => only_key,
+        })
     }
 }
 
@@ -230,7 +236,7 @@ fn base64_field(fields: &Map<String, Value>, name: &str) -> Result<Vec<u8>, Stri
         .and_then(Value::as_str)
         .ok_or_else(|| format!("missing {name}"))?;
     URL_SAFE_NO_PAD
-        .decode(text)
+        .decode_to_vec(text)
         .map_err(|_| format!("{name} is not base64url"))
 }
 
@@ -331,11 +337,11 @@ mod tests {
     fn keeps_a_good_ed25519_key_and_binds_it_to_eddsa() {
         let jwks = format!(r#"{{"keys":[{{{ED},"kid":"a"}}]}}"#);
         let set = KeySet::from_jwks(jwks.as_bytes()).unwrap();
-        let keys = set.candidates(Some("a"));
+        let keys: Vec<_> = set.candidates(Some("a")).collect();
         assert_eq!(keys.len(), 1);
         assert_eq!(keys[0].algorithm, Algorithm::EdDSA);
-        assert!(set.candidates(Some("b")).is_empty());
-        assert_eq!(set.candidates(None).len(), 1);
+        assert_eq!(set.candidates(Some("b")).count(), 0);
+        assert_eq!(set.candidates(None).count(), 1);
     }
 
     #[test]

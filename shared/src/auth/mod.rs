@@ -207,25 +207,20 @@ impl Authenticator {
 
 /// Whether a key of `keys` bound to the token's algorithm verifies its signature.
 fn check_signature(keys: &KeySet, token: &Token<'_>) -> Result<(), AuthError> {
-    let candidates = keys.candidates(token.header.kid.as_deref());
-    if candidates.is_empty() {
-        return Err(AuthError::UnknownKey);
+    let mut refusal = AuthError::UnknownKey;
+    for key in keys.candidates(token.header.kid.as_deref()) {
+        if key.algorithm != token.header.alg {
+            if refusal == AuthError::UnknownKey {
+                refusal = AuthError::AlgorithmMismatch;
+            }
+            continue;
+        }
+        if key.verifies(token.signing_input.as_bytes(), token.signature) {
+            return Ok(());
+        }
+        refusal = AuthError::BadSignature;
     }
-    let matching: Vec<_> = candidates
-        .into_iter()
-        .filter(|key| key.algorithm == token.header.alg)
-        .collect();
-    if matching.is_empty() {
-        return Err(AuthError::AlgorithmMismatch);
-    }
-    if matching
-        .iter()
-        .any(|key| key.verifies(token.signing_input.as_bytes(), token.signature))
-    {
-        Ok(())
-    } else {
-        Err(AuthError::BadSignature)
-    }
+    Err(refusal)
 }
 
 fn inline_jwks(json: &str) -> Result<KeySet, ConfigError> {
@@ -238,7 +233,7 @@ fn inline_jwks(json: &str) -> Result<KeySet, ConfigError> {
 #[doc(hidden)]
 pub fn jwks_key_verifies(jwks: &str, message: &[u8], signature: &str) -> Result<bool, String> {
     let keys = KeySet::from_jwks(jwks.as_bytes())?;
-    match keys.candidates(None).as_slice() {
+    match keys.candidates(None).collect::<Vec<_>>().as_slice() {
         [key] => Ok(key.verifies(message, signature)),
         _ => Err("expected exactly one key".into()),
     }

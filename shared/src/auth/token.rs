@@ -3,8 +3,7 @@
 
 use std::str::FromStr;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64_simd::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde_json::Value;
@@ -82,7 +81,7 @@ impl<'a> Token<'a> {
 /// Decodes canonical unpadded base64url; padding and stray trailing bits are refused.
 fn decode_segment(segment: &str) -> Result<Vec<u8>, AuthError> {
     URL_SAFE_NO_PAD
-        .decode(segment)
+        .decode_to_vec(segment)
         .map_err(|_| AuthError::MalformedToken)
 }
 
@@ -119,7 +118,7 @@ mod tests {
     use super::*;
 
     fn b64(json: &str) -> String {
-        URL_SAFE_NO_PAD.encode(json)
+        URL_SAFE_NO_PAD.encode_to_string(json)
     }
 
     fn parse_header(json: &str) -> Result<Header, AuthError> {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Serialize, Serializer};
 use ulid::Ulid;
 
@@ -100,11 +100,18 @@ impl FromStr for TaskId {
 
     /// Accepts only the canonical form, so one task has exactly one id string.
     fn from_str(s: &str) -> Result<Self, ()> {
-        let ulid = Ulid::from_string(s).map_err(|_| ())?;
-        if ulid.to_string() != s {
+        let id = Self(Ulid::from_string(s).map_err(|_| ())?);
+        if id.as_str(&mut [0; ulid::ULID_LEN]) != s {
             return Err(());
         }
-        Ok(Self(ulid))
+        Ok(id)
+    }
+}
+
+impl TaskId {
+    /// The canonical text, written into `buffer`: no allocation, no formatter.
+    pub fn as_str<'b>(&self, buffer: &'b mut [u8; ulid::ULID_LEN]) -> &'b str {
+        self.0.array_to_str(buffer)
     }
 }
 
@@ -116,7 +123,7 @@ impl fmt::Display for TaskId {
 
 impl Serialize for TaskId {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        serializer.serialize_str(self.as_str(&mut [0; ulid::ULID_LEN]))
     }
 }
 
@@ -152,17 +159,58 @@ impl Task {
 
     /// The HTTP entity tag of this version of the task.
     pub fn etag(&self) -> String {
-        format!("\"{}\"", self.version)
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(self.version);
+        let mut etag = String::with_capacity(digits.len() + 2);
+        for part in ["\"", digits, "\""] {
+            etag.push_str(part);
+        }
+        etag
     }
 }
 
 /// Formats a time as RFC 3339 UTC with milliseconds, e.g. `2026-11-29T09:00:00.000Z`.
 pub fn format_time(time: &DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    match fixed_width_time(time) {
+        Some(text) => String::from_utf8_lossy(&text).into_owned(),
+        None => time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    }
 }
 
 fn rfc3339_millis<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&format_time(time))
+    match fixed_width_time(time) {
+        Some(text) => serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default()),
+        None => serializer.serialize_str(&format_time(time)),
+    }
+}
+
+/// `time` as the 24 ASCII bytes of [`format_time`], for the years 0 to 9999 (any other year is
+/// `None`): every response carries two times, and chrono's formatter costs ten times as much.
+fn fixed_width_time(time: &DateTime<Utc>) -> Option<[u8; 24]> {
+    let year = u32::try_from(time.year())
+        .ok()
+        .filter(|year| *year <= 9999)?;
+    // chrono keeps a leap second as second 59 with a fraction of 1 s or more.
+    let (second, millis) = match time.timestamp_subsec_millis() {
+        millis @ 1000.. => (time.second() + 1, millis - 1000),
+        millis => (time.second(), millis),
+    };
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    for (at, digits, mut value) in [
+        (0, 4, year),
+        (5, 2, time.month()),
+        (8, 2, time.day()),
+        (11, 2, time.hour()),
+        (14, 2, time.minute()),
+        (17, 2, second),
+        (20, 3, millis),
+    ] {
+        for digit in text[at..at + digits].iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+    Some(text)
 }
 
 /// What a create request asks for.
@@ -283,5 +331,35 @@ mod tests {
         for bad in ["", "!!!", "Zm9v", &format!("{}AA", cursor.encode())] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn times_are_formatted_as_chrono_formats_them() {
+        let chrono =
+            |time: &DateTime<Utc>| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let times = [
+            "2026-11-29T09:00:00.000Z",
+            "2026-01-02T03:04:05.067Z",
+            "1999-12-31T23:59:59.999Z",
+            "2016-12-31T23:59:60.500Z",
+            "0000-01-01T00:00:00.000Z",
+            "9999-12-31T23:59:59.999Z",
+            "0047-06-07T08:09:10.001Z",
+        ];
+        for text in times {
+            let time = DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+            assert_eq!(format_time(&time), text);
+            assert_eq!(format_time(&time), chrono(&time));
+        }
+        for millis in [
+            -62_167_219_200_001,
+            253_402_300_800_000,
+            i64::from(i32::MAX) * 1000,
+        ] {
+            let time = DateTime::from_timestamp_millis(millis).unwrap();
+            assert_eq!(format_time(&time), chrono(&time), "{millis}");
+        }
+        let id = TaskId(Ulid::from_string("01KB5W7T3E6S9X0N8F2Q4R7M1C").unwrap());
+        assert_eq!(id.as_str(&mut [0; 26]), id.to_string());
     }
 }
