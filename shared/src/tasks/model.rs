@@ -187,21 +187,22 @@ fn rfc3339_millis<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<
 /// `time` as the 24 ASCII bytes of [`format_time`], for the years 0 to 9999 (any other year is
 /// `None`): every response carries two times, and chrono's formatter costs ten times as much.
 fn fixed_width_time(time: &DateTime<Utc>) -> Option<[u8; 24]> {
-    let year = u32::try_from(time.year())
+    let (date, clock) = (time.date_naive(), time.time());
+    let year = u32::try_from(date.year())
         .ok()
         .filter(|year| *year <= 9999)?;
     // chrono keeps a leap second as second 59 with a fraction of 1 s or more.
-    let (second, millis) = match time.timestamp_subsec_millis() {
-        millis @ 1000.. => (time.second() + 1, millis - 1000),
-        millis => (time.second(), millis),
+    let (second, millis) = match clock.nanosecond() / 1_000_000 {
+        millis @ 1000.. => (clock.second() + 1, millis - 1000),
+        millis => (clock.second(), millis),
     };
     let mut text = *b"0000-00-00T00:00:00.000Z";
     for (at, digits, mut value) in [
         (0, 4, year),
-        (5, 2, time.month()),
-        (8, 2, time.day()),
-        (11, 2, time.hour()),
-        (14, 2, time.minute()),
+        (5, 2, date.month()),
+        (8, 2, date.day()),
+        (11, 2, clock.hour()),
+        (14, 2, clock.minute()),
         (17, 2, second),
         (20, 3, millis),
     ] {
