@@ -6,7 +6,7 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium } from "playwright-core";
-import { Visitor, WEB_DIR, freePort, requireTools, startStack } from "./helpers.mjs";
+import { Visitor, WEB_DIR, requireTools, startStack } from "./helpers.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = join(WEB_DIR, "test-results");
@@ -39,11 +39,11 @@ function launch() {
  * Origin check stands in the way).
  */
 async function hostileSite(target) {
-  const port = await freePort();
   const html = `<!doctype html><form id="f" method="POST" action="${target}" enctype="text/plain">
 <input name='{"title":"planted by another site","x":"' value='"}'></form><script>document.getElementById("f").submit()</script>`;
   const server = createServer((_, response) => response.writeHead(200, { "content-type": "text/html" }).end(html));
-  await new Promise((r) => server.listen(port, "127.0.0.1", r));
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address();
   return {
     urls: [`http://localhost:${port}/`, `http://127.0.0.1:${port}/`],
     close: () => new Promise((r) => server.close(r)),

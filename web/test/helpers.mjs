@@ -29,11 +29,15 @@ export function freePort() {
   });
 }
 
-/** Polls `check` until it returns true, at most `timeoutMs`; `what` names it in the failure. */
-export async function waitUntil(what, check, { timeoutMs = 30_000, intervalMs = 200 } = {}) {
+/**
+ * Polls `check` until it returns true, at most `timeoutMs`; `what` names it in the failure.
+ * `giveUpIf` throws when waiting is pointless (the process that should answer has exited).
+ */
+export async function waitUntil(what, check, { timeoutMs = 30_000, intervalMs = 200, giveUpIf } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
+    giveUpIf?.();
     try {
       if (await check()) return;
     } catch (error) {
@@ -101,8 +105,20 @@ export const HS256_SECRET = "a-test-only-shared-secret-of-at-least-32-bytes!";
  * fetches Better Auth's JWKS) or "hs256" (the front end mints tokens with a shared secret).
  * The caller stops it (`after(() => stack?.stop())`, or `t.after`).
  */
-export async function startStack({ mode = "jwks", webEnv = {}, apiEnv = {} } = {}) {
+export async function startStack(options = {}) {
   requireTools();
+  // A port found free can be taken before the server binds it (by another test file's
+  // connection, say): such a start is tried again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOnce(options);
+    } catch (error) {
+      if (attempt === 3 || !/EADDRINUSE|Address already in use/.test(error.message)) throw error;
+    }
+  }
+}
+
+async function startStackOnce({ mode = "jwks", webEnv = {}, apiEnv = {} }) {
   const [webPort, apiPort] = [await freePort(), await freePort()];
   const baseURL = `http://127.0.0.1:${webPort}`;
   const apiURL = `http://127.0.0.1:${apiPort}`;
@@ -130,15 +146,13 @@ export async function startStack({ mode = "jwks", webEnv = {}, apiEnv = {} } = {
   };
   let api;
   try {
-    await waitUntil("the front end to serve its JWKS", async () => {
-      web.failIfExited();
-      return (await fetch(`${baseURL}/api/auth/jwks`)).ok;
+    await waitUntil("the front end to serve its JWKS", async () => (await fetch(`${baseURL}/api/auth/jwks`)).ok, {
+      giveUpIf: web.failIfExited,
     });
     const keys = mode === "jwks" ? { AUTH_JWKS_URL: `${baseURL}/api/auth/jwks` } : {};
     api = start("taskgate-local", API_BINARY, [], { ...shared, ...keys, PORT: String(apiPort), RUST_LOG: "warn", ...apiEnv });
-    await waitUntil("taskgate-local to answer", async () => {
-      api.failIfExited();
-      return (await fetch(`${apiURL}/api/nobody/tasks`)).status === 401;
+    await waitUntil("taskgate-local to answer", async () => (await fetch(`${apiURL}/api/nobody/tasks`)).status === 401, {
+      giveUpIf: api.failIfExited,
     });
   } catch (error) {
     await stopAll();
