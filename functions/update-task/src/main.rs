@@ -1,6 +1,6 @@
 //! `PUT /api/{user_id}/tasks/{task_id}`: one Lambda function, all logic in the shared crate.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     taskgate::lambda::run(taskgate::Route::UpdateTask).await
 }
