@@ -48,7 +48,7 @@ pub fn created(task: &Task, base: &str) -> Response<Body> {
         "/api/",
         &task.user_id,
         "/tasks/",
-        task.id.as_str(&mut [0; 26]),
+        task.id.as_str(&mut [0; ulid::ULID_LEN]),
     ] {
         location.push_str(part);
     }

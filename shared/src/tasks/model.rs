@@ -171,16 +171,18 @@ impl Task {
 
 /// Formats a time as RFC 3339 UTC with milliseconds, e.g. `2026-11-29T09:00:00.000Z`.
 pub fn format_time(time: &DateTime<Utc>) -> String {
-    match fixed_width_time(time) {
-        Some(text) => String::from_utf8_lossy(&text).into_owned(),
-        None => time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-    }
+    with_time_text(time, str::to_owned)
 }
 
 fn rfc3339_millis<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    with_time_text(time, |text| serializer.serialize_str(text))
+}
+
+/// Hands `use_text` the text of [`format_time`] without allocating it for the years 0 to 9999.
+fn with_time_text<R>(time: &DateTime<Utc>, use_text: impl FnOnce(&str) -> R) -> R {
     match fixed_width_time(time) {
-        Some(text) => serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default()),
-        None => serializer.serialize_str(&format_time(time)),
+        Some(text) => use_text(std::str::from_utf8(&text).unwrap_or_default()),
+        None => use_text(&time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
     }
 }
 
