@@ -3,6 +3,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use lambda_http::http::Request;
 use lambda_runtime_api_client::PooledClient;
 use lambda_runtime_api_client::body::Body;
@@ -112,9 +114,9 @@ impl App {
         }
     }
 
-    /// A new task id, later than every id this instance made before.
-    pub fn new_task_id(&self) -> TaskId {
-        TaskId::new(&self.ids)
+    /// A new task id for the instant `at`, later than every id this instance made before.
+    pub fn new_task_id(&self, at: DateTime<Utc>) -> TaskId {
+        TaskId::new(&self.ids, at)
     }
 }
 

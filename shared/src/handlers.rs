@@ -1,13 +1,14 @@
 //! One async fn per route: `(&App, Request) -> Response`. Each resolves the path, authenticates,
 //! checks the path user is the token's user, then does its work with the token's user id.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::AUTHORIZATION;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tracing::Instrument;
 
 use crate::App;
@@ -93,34 +94,28 @@ async fn serve(app: &App, route: Route, request: &Request) -> Result<Response<Bo
 
 /// `GET /api/{user_id}/tasks`
 async fn list_tasks(app: &App, user: &str, request: &Request) -> Result<Response<Body>, Problem> {
-    #[derive(Serialize)]
-    struct ListBody<'a> {
-        items: &'a [Task],
-        next_cursor: Option<String>,
-    }
     let page = app.store.list(user, list_query(request)?).await?;
-    let body = ListBody {
-        items: &page.items,
-        next_cursor: page.next_cursor.map(|cursor| cursor.encode()),
-    };
-    Ok(response::json(StatusCode::OK, &body))
+    Ok(response::page(&page))
 }
 
 /// `POST /api/{user_id}/tasks`
 async fn create_task(app: &App, user: &str, request: &Request) -> Result<Response<Body>, Problem> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct CreateBody {
-        title: String,
-        description: Option<String>,
+    struct CreateBody<'a> {
+        #[serde(borrow)]
+        title: Text<'a>,
+        #[serde(borrow)]
+        description: Option<Text<'a>>,
     }
     let body: CreateBody = json_body(request)?;
     let new = NewTask {
-        title: TaskTitle::parse(&body.title)?,
+        title: TaskTitle::parse(&body.title.0)?,
         description: description(body.description)?,
     };
     let key = idempotency_key(request)?;
-    let task = Task::new(app.new_task_id(), user, new, now());
+    let now = now();
+    let task = Task::new(app.new_task_id(now), user, new, now);
     let created = app.store.create(task, key.as_deref()).await?;
     let mut response = response::created(&created.task, stage_prefix(request));
     if created.replayed {
@@ -147,15 +142,17 @@ async fn update_task(
 ) -> Result<Response<Body>, Problem> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct UpdateBody {
-        title: String,
-        description: Option<String>,
+    struct UpdateBody<'a> {
+        #[serde(borrow)]
+        title: Text<'a>,
+        #[serde(borrow)]
+        description: Option<Text<'a>>,
         completed: Option<bool>,
     }
     let expected = if_match(request)?;
     let body: UpdateBody = json_body(request)?;
     let changes = TaskChanges {
-        title: TaskTitle::parse(&body.title)?,
+        title: TaskTitle::parse(&body.title.0)?,
         description: description(body.description)?,
         completed: body.completed,
     };
@@ -275,13 +272,21 @@ fn task_id(params: &PathParams) -> Result<TaskId, Problem> {
         .ok_or_else(|| Problem::not_found("no such task"))
 }
 
-fn description(raw: Option<String>) -> Result<Option<TaskDescription>, ValidationError> {
-    raw.as_deref().map(TaskDescription::parse).transpose()
+/// A body's text field, borrowed from the body unless it holds escapes.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+fn description(raw: Option<Text>) -> Result<Option<TaskDescription>, ValidationError> {
+    raw.map(|text| TaskDescription::parse(&text.0)).transpose()
 }
 
+/// Now, to the millisecond (what the API shows and DynamoDB keeps).
 fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::Timelike;
     let now = chrono::Utc::now();
-    chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+    now.with_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(now)
 }
 
 /// API Gateway's request id, or the Lambda invocation's, for logs.

@@ -508,7 +508,7 @@ async fn seed(local: &DynamoDbLocal, table: &str, pending: usize, completed: usi
     let items: Vec<HashMap<String, AttributeValue>> = (0..pending + completed)
         .map(|n| {
             let done = n >= pending;
-            let id = TaskId::new(&IDS).to_string();
+            let id = TaskId::new(&IDS, chrono::Utc::now()).to_string();
             let state = if done { "completed" } else { "pending" };
             let s = |v: &str| AttributeValue::S(v.to_string());
             let mut item = HashMap::from([

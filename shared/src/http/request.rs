@@ -5,7 +5,7 @@ use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{CONTENT_TYPE, IF_MATCH};
 use lambda_http::{Body, Request, RequestExt};
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use super::Problem;
 use crate::tasks::{Cursor, ListQuery, PageLimit};
@@ -15,8 +15,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Longest `Idempotency-Key` accepted.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 
-/// The body as JSON `T`: `Content-Type` must be JSON, the body at most 16 KiB of UTF-8.
-pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
+/// The body as JSON `T` (which may borrow from it): `Content-Type` must be JSON, the body at
+/// most 16 KiB of UTF-8.
+pub fn json_body<'a, T: Deserialize<'a>>(request: &'a Request) -> Result<T, Problem> {
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)
@@ -30,7 +31,6 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
         ));
     }
     let bytes: &[u8] = match request.body() {
-        Body::Empty => b"",
         Body::Text(text) => text.as_bytes(),
         Body::Binary(bytes) => bytes,
         _ => b"",
@@ -51,18 +51,21 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
             "the body is empty; send a JSON object",
         ));
     }
-    if std::str::from_utf8(bytes).is_err() {
-        return Err(Problem::bad_request(
-            "invalid-body",
-            "the body is not valid UTF-8",
-        ));
-    }
-    serde_json::from_slice(bytes)
+    // A text body is a `String` already: only a binary one is checked as UTF-8.
+    let text = match request.body() {
+        Body::Text(text) => text.as_str(),
+        _ => std::str::from_utf8(bytes)
+            .map_err(|_| Problem::bad_request("invalid-body", "the body is not valid UTF-8"))?,
+    };
+    serde_json::from_str(text)
         .map_err(|e| Problem::bad_request("invalid-body", format!("the body is not valid: {e}")))
 }
 
 /// `application/json` or any `+json` type, with or without parameters.
 fn is_json(content_type: &str) -> bool {
+    if content_type == "application/json" {
+        return true; // as nearly every client sends it
+    }
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     media_type.eq_ignore_ascii_case("application/json")
         || media_type.split_once('/').is_some_and(|(kind, sub)| {

@@ -5,9 +5,8 @@ use lambda_http::http::header::{
     CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, LOCATION, X_CONTENT_TYPE_OPTIONS,
 };
 use lambda_http::{Body, Response};
-use serde::Serialize;
 
-use crate::tasks::Task;
+use crate::tasks::{Page, Task};
 
 /// The headers every response carries, success or problem: private data is never kept by a
 /// shared cache (`Cache-Control: no-store`), nor sniffed as another type (`nosniff`).
@@ -16,11 +15,8 @@ pub fn add_standard_headers(headers: &mut HeaderMap) {
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
 }
 
-/// `body` as `application/json` with `status`.
-pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
-    // `to_string`, not `to_writer` and `String::from_utf8`: checking the output as UTF-8 again
-    // costs more than the buffer's two or three doublings.
-    let json = serde_json::to_string(body).unwrap_or_default();
+/// `json` as `application/json` with `status`.
+fn json(status: StatusCode, json: String) -> Response<Body> {
     let mut response = Response::new(Body::Text(json));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -31,11 +27,16 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
 
 /// A task with its `ETag`.
 pub fn task(status: StatusCode, task: &Task) -> Response<Body> {
-    let mut response = json(status, task);
+    let mut response = json(status, task.to_json());
     if let Ok(etag) = HeaderValue::try_from(task.etag()) {
         response.headers_mut().insert(ETAG, etag);
     }
     response
+}
+
+/// 200 with a page of tasks.
+pub fn page(page: &Page) -> Response<Body> {
+    json(StatusCode::OK, page.to_json())
 }
 
 /// 201 for a new task, with its `ETag` and its `Location` under `base` (a named stage's

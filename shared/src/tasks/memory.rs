@@ -1,6 +1,7 @@
 //! The embedded in-memory store: the default of `taskgate-local`, with the same conditional
 //! semantics as the DynamoDB store, the same 24-hour idempotency window, and bounded maps.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
@@ -74,6 +75,30 @@ impl State {
         Ok(())
     }
 
+    /// Keeps a new task under its user, unless the user has `quota` tasks already. The user's
+    /// tasks are found with one lookup, and the user id copied only for a user's first task.
+    fn insert(&mut self, task: Task, quota: u64) -> Result<(), StoreError> {
+        let held = self.tasks.get_mut(&task.user_id);
+        if held.as_ref().map_or(0, |tasks| tasks.len() as u64) >= quota {
+            return Err(StoreError::QuotaExceeded);
+        }
+        match held {
+            Some(tasks) => match tasks.entry(task.id) {
+                Entry::Vacant(slot) => _ = slot.insert(task),
+                Entry::Occupied(_) => {
+                    return Err(StoreError::Internal("task id already exists".into()));
+                }
+            },
+            None => {
+                _ = self
+                    .tasks
+                    .insert(task.user_id.clone(), BTreeMap::from([(task.id, task)]))
+            }
+        }
+        self.task_count += 1;
+        Ok(())
+    }
+
     /// The user's task, if it exists and has the expected version.
     fn existing(
         &mut self,
@@ -116,15 +141,7 @@ impl TaskStore for MemoryStore {
             });
         }
         state.make_room(record_key.is_some(), task.created_at)?;
-        let tasks = state.tasks.entry(task.user_id.clone()).or_default();
-        if tasks.len() as u64 >= self.quota {
-            return Err(StoreError::QuotaExceeded);
-        }
-        if tasks.contains_key(&task.id) {
-            return Err(StoreError::Internal("task id already exists".into()));
-        }
-        tasks.insert(task.id, task.clone());
-        state.task_count += 1;
+        state.insert(task.clone(), self.quota)?;
         if let Some(key) = record_key {
             state.idempotency.insert(key, task.clone());
         }
@@ -227,7 +244,7 @@ mod tests {
             title: TaskTitle::parse("once").unwrap(),
             description: None,
         };
-        Task::new(TaskId::new(&ids), "user", new, store_time)
+        Task::new(TaskId::new(&ids, store_time), "user", new, store_time)
     }
 
     #[tokio::test]

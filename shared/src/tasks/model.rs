@@ -87,11 +87,15 @@ impl TaskDescription {
 pub struct TaskId(Ulid);
 
 impl TaskId {
-    /// A new id for the given instant, later than every id this process made before.
-    pub fn new(generator: &std::sync::Mutex<ulid::Generator>) -> Self {
+    /// A new id for the instant `at`, later than every id `generator` made before.
+    pub fn new(generator: &std::sync::Mutex<ulid::Generator>, at: DateTime<Utc>) -> Self {
         let mut generator = generator.lock().unwrap_or_else(|p| p.into_inner());
         // The generator only fails when 2^80 ids are made in one millisecond.
-        Self(generator.generate().unwrap_or_else(|_| Ulid::new()))
+        Self(
+            generator
+                .generate_from_datetime(at.into())
+                .unwrap_or_else(|_| Ulid::new()),
+        )
     }
 }
 
@@ -179,7 +183,7 @@ fn rfc3339_millis<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<
 }
 
 /// Hands `use_text` the text of [`format_time`] without allocating it for the years 0 to 9999.
-fn with_time_text<R>(time: &DateTime<Utc>, use_text: impl FnOnce(&str) -> R) -> R {
+pub(super) fn with_time_text<R>(time: &DateTime<Utc>, use_text: impl FnOnce(&str) -> R) -> R {
     match fixed_width_time(time) {
         Some(text) => use_text(std::str::from_utf8(&text).unwrap_or_default()),
         None => use_text(&time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
