@@ -1,5 +1,7 @@
 //! JSON responses, and the headers every response carries.
 
+use std::sync::LazyLock;
+
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{
     CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, LOCATION, X_CONTENT_TYPE_OPTIONS,
@@ -15,13 +17,19 @@ pub fn add_standard_headers(headers: &mut HeaderMap) {
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
 }
 
+/// The headers of every JSON response, built once: a copy costs less than inserting them.
+static JSON_HEADERS: LazyLock<HeaderMap> = LazyLock::new(|| {
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    add_standard_headers(&mut headers);
+    headers
+});
+
 /// `json` as `application/json` with `status`.
 fn json(status: StatusCode, json: String) -> Response<Body> {
     let mut response = Response::new(Body::Text(json));
     *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    add_standard_headers(headers);
+    *response.headers_mut() = JSON_HEADERS.clone();
     response
 }
 
