@@ -15,10 +15,3 @@ pub mod tasks;
 
 pub use app::App;
 pub use http::routes::Route;
-
-/// Every binary built on this crate (the functions, the local server, the tests and benchmarks)
-/// allocates with mimalloc: a request makes some forty small allocations, and mimalloc serves
-/// them in fewer instructions than glibc's malloc, which also stops to merge its free lists
-/// whenever a larger block is asked for (README, Performance).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -84,15 +84,16 @@ impl State {
         }
         match held {
             Some(tasks) => match tasks.entry(task.id) {
-                Entry::Vacant(slot) => _ = slot.insert(task),
+                Entry::Vacant(slot) => {
+                    slot.insert(task);
+                }
                 Entry::Occupied(_) => {
                     return Err(StoreError::Internal("task id already exists".into()));
                 }
             },
             None => {
-                _ = self
-                    .tasks
-                    .insert(task.user_id.clone(), BTreeMap::from([(task.id, task)]))
+                let user = task.user_id.clone();
+                self.tasks.insert(user, BTreeMap::from([(task.id, task)]));
             }
         }
         self.task_count += 1;
