@@ -15,7 +15,7 @@ const TASK_FIXED_BYTES: usize = 192;
 
 impl Task {
     /// Appends the task as a JSON object to `out`.
-    pub fn write_json(&self, out: &mut String) {
+    fn write_json(&self, out: &mut String) {
         out.push_str("{\"id\":\"");
         out.push_str(self.id.as_str(&mut [0; ulid::ULID_LEN]));
         out.push_str("\",\"user_id\":");

@@ -132,7 +132,7 @@ impl Serialize for TaskId {
 }
 
 /// A task as the API shows it. Its `Serialize` is the API's JSON for it; responses are written
-/// by `Task::write_json`, which the tests hold to it byte for byte.
+/// by `Task::to_json` (`tasks/json.rs`), which the tests hold to it byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Task {
     pub id: TaskId,
