@@ -30,10 +30,11 @@ pub fn json_body<'a, T: Deserialize<'a>>(request: &'a Request) -> Result<T, Prob
             "send the body as Content-Type: application/json",
         ));
     }
-    let bytes: &[u8] = match request.body() {
-        Body::Text(text) => text.as_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => b"",
+    // A text body is a `String` already: only a binary one is checked as UTF-8 (below).
+    let (bytes, text): (&[u8], Option<&str>) = match request.body() {
+        Body::Text(text) => (text.as_bytes(), Some(text)),
+        Body::Binary(bytes) => (bytes, None),
+        _ => (b"", Some("")),
     };
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Problem::new(
@@ -51,10 +52,9 @@ pub fn json_body<'a, T: Deserialize<'a>>(request: &'a Request) -> Result<T, Prob
             "the body is empty; send a JSON object",
         ));
     }
-    // A text body is a `String` already: only a binary one is checked as UTF-8.
-    let text = match request.body() {
-        Body::Text(text) => text.as_str(),
-        _ => std::str::from_utf8(bytes)
+    let text = match text {
+        Some(text) => text,
+        None => std::str::from_utf8(bytes)
             .map_err(|_| Problem::bad_request("invalid-body", "the body is not valid UTF-8"))?,
     };
     serde_json::from_str(text)

@@ -97,6 +97,11 @@ impl TaskId {
                 .unwrap_or_else(|_| Ulid::new()),
         )
     }
+
+    /// The canonical text, written into `buffer`: no allocation, no formatter.
+    pub fn as_str<'b>(&self, buffer: &'b mut [u8; ulid::ULID_LEN]) -> &'b str {
+        self.0.array_to_str(buffer)
+    }
 }
 
 impl FromStr for TaskId {
@@ -109,13 +114,6 @@ impl FromStr for TaskId {
             return Err(());
         }
         Ok(id)
-    }
-}
-
-impl TaskId {
-    /// The canonical text, written into `buffer`: no allocation, no formatter.
-    pub fn as_str<'b>(&self, buffer: &'b mut [u8; ulid::ULID_LEN]) -> &'b str {
-        self.0.array_to_str(buffer)
     }
 }
 
