@@ -3,7 +3,7 @@
 
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::StatusCode;
-use lambda_http::http::header::{CONTENT_TYPE, IF_MATCH};
+use lambda_http::http::header::{CONTENT_TYPE, HeaderName, IF_MATCH};
 use lambda_http::{Body, Request, RequestExt};
 use serde::Deserialize;
 
@@ -14,6 +14,8 @@ use crate::tasks::{Cursor, ListQuery, PageLimit};
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Longest `Idempotency-Key` accepted.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+/// The `Idempotency-Key` header's name, parsed once.
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
 /// The body as JSON `T` (which may borrow from it): `Content-Type` must be JSON, the body at
 /// most 16 KiB of UTF-8.
@@ -106,7 +108,7 @@ pub fn if_match(request: &Request) -> Result<Option<u64>, Problem> {
 
 /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
 pub fn idempotency_key(request: &Request) -> Result<Option<String>, Problem> {
-    let Some(value) = request.headers().get("idempotency-key") else {
+    let Some(value) = request.headers().get(IDEMPOTENCY_KEY) else {
         return Ok(None);
     };
     let key = value.as_bytes();

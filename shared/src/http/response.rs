@@ -51,16 +51,15 @@ pub fn page(page: &Page) -> Response<Body> {
 /// prefix, e.g. `/prod`, or empty).
 pub fn created(task: &Task, base: &str) -> Response<Body> {
     let mut response = self::task(StatusCode::CREATED, task);
-    let mut location = String::with_capacity(base.len() + task.user_id.len() + 44);
-    for part in [
+    let mut id = [0; ulid::ULID_LEN];
+    let location = [
         base,
         "/api/",
         &task.user_id,
         "/tasks/",
-        task.id.as_str(&mut [0; ulid::ULID_LEN]),
-    ] {
-        location.push_str(part);
-    }
+        task.id.as_str(&mut id),
+    ]
+    .concat();
     if let Ok(location) = HeaderValue::try_from(location) {
         response.headers_mut().insert(LOCATION, location);
     }

@@ -164,11 +164,7 @@ impl Task {
     pub fn etag(&self) -> String {
         let mut digits = itoa::Buffer::new();
         let digits = digits.format(self.version);
-        let mut etag = String::with_capacity(digits.len() + 2);
-        for part in ["\"", digits, "\""] {
-            etag.push_str(part);
-        }
-        etag
+        ["\"", digits, "\""].concat()
     }
 }
 
