@@ -128,14 +128,14 @@ pub fn idempotency_key(request: &Request) -> Result<Option<String>, Problem> {
 
 /// `?status=all|pending|completed&limit=1..100&cursor=...`.
 pub fn list_query(request: &Request) -> Result<ListQuery, Problem> {
-    let params = request.query_string_parameters();
-    let status = match params.first("status") {
+    let param = |name| query_param(request, name);
+    let status = match param("status") {
         None => Default::default(),
         Some(status) => status.parse().map_err(|_| {
             Problem::bad_request("invalid-query", "status must be all, pending or completed")
         })?,
     };
-    let limit = match params.first("limit") {
+    let limit = match param("limit") {
         None => PageLimit::DEFAULT,
         Some(limit) => limit
             .parse::<usize>()
@@ -148,7 +148,7 @@ pub fn list_query(request: &Request) -> Result<ListQuery, Problem> {
                 )
             })?,
     };
-    let after = match params.first("cursor") {
+    let after = match param("cursor") {
         None => None,
         Some(cursor) => Some(Cursor::decode(cursor).ok_or_else(|| {
             Problem::bad_request(
@@ -166,10 +166,13 @@ pub fn list_query(request: &Request) -> Result<ListQuery, Problem> {
 
 /// Whether the URL carries a token (`?access_token=`), which is refused (RFC 6750 5.3).
 pub fn has_token_in_query(request: &Request) -> bool {
-    request
-        .query_string_parameters()
-        .first("access_token")
-        .is_some()
+    query_param(request, "access_token").is_some()
+}
+
+/// The first value of the query parameter `name`, read in place (`query_string_parameters`
+/// would build an empty map for a URL without a query).
+fn query_param<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.query_string_parameters_ref()?.first(name)
 }
 
 /// A request built from plain HTTP parts (local server, tests), with its query string parsed
