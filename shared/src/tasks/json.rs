@@ -5,8 +5,6 @@
 //! keys, ids, times and numbers never need escaping, so only text a user chose can reach
 //! `serde_json`'s escaper, and only when it holds a character JSON escapes.
 
-use chrono::{DateTime, Utc};
-
 use super::model::with_time_text;
 use super::{Page, Task};
 
@@ -31,9 +29,15 @@ impl Task {
             true => ",\"completed\":true,\"created_at\":",
             false => ",\"completed\":false,\"created_at\":",
         });
-        write_time(out, &self.created_at);
-        out.push_str(",\"updated_at\":");
-        write_time(out, &self.updated_at);
+        with_time_text(&self.created_at, |created| {
+            push_quoted(out, created);
+            out.push_str(",\"updated_at\":");
+            // A task unchanged since it was made has one time: formatted once.
+            match self.updated_at == self.created_at {
+                true => push_quoted(out, created),
+                false => with_time_text(&self.updated_at, |updated| push_quoted(out, updated)),
+            }
+        });
         out.push_str(",\"version\":");
         out.push_str(itoa::Buffer::new().format(self.version));
         out.push('}');
@@ -75,13 +79,12 @@ impl Page {
     }
 }
 
-/// Appends `time` as a JSON string: RFC 3339 holds nothing JSON escapes.
-fn write_time(out: &mut String, time: &DateTime<Utc>) {
-    with_time_text(time, |text| {
-        out.push('"');
-        out.push_str(text);
-        out.push('"');
-    });
+/// Appends `text` in quotes: a JSON string when `text` holds nothing JSON escapes (as RFC 3339
+/// times never do).
+fn push_quoted(out: &mut String, text: &str) {
+    out.push('"');
+    out.push_str(text);
+    out.push('"');
 }
 
 /// Appends `text` as a JSON string: as it is when it holds none of the characters JSON escapes
@@ -91,9 +94,7 @@ fn write_str(out: &mut String, text: &str) {
         .bytes()
         .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
     {
-        out.push('"');
-        out.push_str(text);
-        out.push('"');
+        push_quoted(out, text);
     } else {
         // Serialising a `str` cannot fail.
         out.push_str(&serde_json::to_string(text).unwrap_or_default());
@@ -102,6 +103,7 @@ fn write_str(out: &mut String, text: &str) {
 
 #[cfg(test)]
 mod tests {
+    use chrono::{DateTime, TimeDelta, Utc};
     use serde::Serialize;
 
     use super::*;
@@ -147,6 +149,10 @@ mod tests {
         }
         tasks[1].completed = true;
         tasks[2].version = u64::MAX;
+        // Changed after it was made: each time written for itself, in and out of 0 to 9999.
+        for (task, millis) in tasks.iter_mut().skip(4).zip([1, 253_402_300_800_000]) {
+            task.updated_at = task.created_at + TimeDelta::milliseconds(millis);
+        }
         tasks
     }
 
