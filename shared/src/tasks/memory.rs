@@ -39,7 +39,7 @@ impl Default for MemoryStore {
 #[derive(Default)]
 struct State {
     /// Each user's tasks by id, each task in a box of its own: B-tree nodes of boxes are small
-    /// allocations (under 300 bytes), where nodes of tasks are 1.6 KB, and each allocation that
+    /// allocations (under 400 bytes), where nodes of tasks are 1.6 KB, and each allocation that
     /// large makes glibc's allocator consolidate its free lists first.
     tasks: HashMap<String, BTreeMap<TaskId, Box<Task>>>,
     /// How many tasks `tasks` holds.
