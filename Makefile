@@ -7,10 +7,11 @@ dev:
 
 ## test: everything CI runs: formatting, clippy, every Rust test (installs Java, DynamoDB Local,
 ## moto, Chromium and web/'s packages first), the template's IAM policies evaluated by
-## iam-simulate (tests/iam/), then the front end's tests against the real binary
+## iam-simulate (tests/iam/), the documentation's relative links (tests/docs/), then the front
+## end's tests against the real binary
 test: test-deps check
 	cargo test --workspace --all-targets
-	node --test tests/iam/
+	node --test tests/iam/ tests/docs/
 	cd web && npm test
 
 ## web-test: web/ built (`next build`, which type-checks), `tsc`, then its tests: the API end to end
@@ -20,7 +21,8 @@ web-test: test-deps
 	cargo build -p taskgate-local
 	cd web && npm test
 
-## stack: the front end on http://localhost:3000 and taskgate-local on :8000 (JWKS mode); Ctrl-C stops both
+## stack: the front end on http://localhost:3000 and taskgate-local on :8000 (JWKS mode); Ctrl-C,
+## SIGTERM or SIGHUP stops both
 stack:
 	scripts/stack.sh
 

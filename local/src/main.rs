@@ -14,7 +14,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use taskgate::config::{
-    Config, ConfigError, Limits, auth_variables_set, isolation, process_env, process_vars,
+    Config, ConfigError, DataIsolation, Limits, auth_variables_set, process_env, process_vars,
 };
 use taskgate::http::Problem;
 use taskgate::http::request::from_http;
@@ -72,7 +72,7 @@ async fn build_app() -> Result<(App, Option<String>), ConfigError> {
     let tasks_table = process_env("TASKS_TABLE");
     let config = Config {
         auth,
-        isolation: isolation(process_env, tasks_table.is_some())?,
+        isolation: DataIsolation::from_lookup(process_env, tasks_table.is_some())?,
         limits: Limits::from_lookup(process_env)?,
         tasks_table,
     };
@@ -117,7 +117,7 @@ fn cors(env: impl Fn(&str) -> Option<String>) -> Result<CorsLayer, ConfigError> 
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::IF_MATCH,
-            header::HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("idempotency-key"),
         ])
         .expose_headers([header::ETAG, header::LOCATION, REQUEST_ID_HEADER]))
 }

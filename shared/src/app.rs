@@ -1,13 +1,10 @@
-//! The state every invocation shares: built once per cold start.
+//! The state every invocation shares, built once per cold start, and how it is wired from the
+//! configuration for the routes a process serves.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-
-use lambda_http::http::Request;
-use lambda_runtime_api_client::PooledClient;
-use lambda_runtime_api_client::body::Body;
 
 use crate::Route;
 use crate::auth::Authenticator;
@@ -19,14 +16,14 @@ use crate::tasks::{TaskId, TaskStore};
 
 /// The verifier, the store, the id generator and the request deadline.
 pub struct App {
-    pub authenticator: Authenticator,
-    pub store: Arc<dyn TaskStore>,
-    /// How long one request may take; past it the answer is 503 with `Retry-After`.
-    pub request_deadline: Duration,
+    authenticator: Authenticator,
+    store: Arc<dyn TaskStore>,
+    request_deadline: Duration,
     ids: Mutex<ulid::Generator>,
 }
 
 impl App {
+    /// The app on `authenticator` and `store`, with the default request deadline.
     pub fn new(authenticator: Authenticator, store: Arc<dyn TaskStore>) -> Self {
         Self {
             authenticator,
@@ -42,6 +39,11 @@ impl App {
             request_deadline: deadline,
             ..self
         }
+    }
+
+    /// Builds the app that serves `routes` from the process environment.
+    pub async fn from_env(routes: &[Route]) -> Result<Self, ConfigError> {
+        Self::from_config(&Config::from_env()?, routes).await
     }
 
     /// Builds the app that serves `routes` from configuration: DynamoDB when `TASKS_TABLE` is
@@ -60,9 +62,11 @@ impl App {
             (Some(table), Some(aws)) => {
                 let store = DynamoDbStore::connect(aws, table).with_quota(config.limits.task_quota);
                 Some(match &config.isolation {
-                    DataIsolation::Iam { tenant_role_arn } => {
-                        store.isolated(TenantClients::new(aws, tenant_role_arn, routes))
-                    }
+                    DataIsolation::Iam { tenant_role_arn } => store.isolated(TenantClients::new(
+                        aws,
+                        tenant_role_arn,
+                        &item_actions_of(routes),
+                    )),
                     DataIsolation::App => store,
                 })
             }
@@ -86,32 +90,25 @@ impl App {
             } else {
                 "memory"
             },
-            isolation = match config.isolation {
-                DataIsolation::Iam { .. } => "iam",
-                DataIsolation::App => "app",
-            },
+            isolation = config.isolation.mode(),
             "taskgate ready"
         );
         Ok(Self::new(authenticator, store).with_request_deadline(config.limits.request_deadline))
     }
 
-    /// Builds the app that serves `routes` from the environment, or logs the one configuration
-    /// error and exits.
-    pub async fn from_env_or_exit(routes: &[Route]) -> Self {
-        let built = match Config::from_env() {
-            Ok(config) => Self::from_config(&config, routes).await,
-            Err(error) => Err(error),
-        };
-        match built {
-            Ok(app) => app,
-            Err(error) => {
-                tracing::error!("{error}");
-                if let Some(api) = crate::config::process_env("AWS_LAMBDA_RUNTIME_API") {
-                    report_init_error(&api, &error).await;
-                }
-                std::process::exit(1)
-            }
-        }
+    /// The token verifier.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+
+    /// Where the tasks are kept.
+    pub fn store(&self) -> &dyn TaskStore {
+        &*self.store
+    }
+
+    /// How long one request may take; past it the answer is 503 with `Retry-After`.
+    pub fn request_deadline(&self) -> Duration {
+        self.request_deadline
     }
 
     /// A new task id for the instant `at`, later than every id this instance made before.
@@ -120,63 +117,58 @@ impl App {
     }
 }
 
-/// Tells the Lambda runtime API at `api` why the start failed (`/runtime/init/error`), so an
-/// invocation waiting for this instance (in Lambda, or under `cargo lambda watch`) gets the
-/// message at once instead of a timeout. Best effort, bounded by 2 s.
-async fn report_init_error(api: &str, error: &ConfigError) {
-    let base = match api.contains("://") {
-        true => api.to_string(),
-        false => format!("http://{api}"),
-    };
-    let body = serde_json::json!({"errorMessage": error.to_string(), "errorType": "ConfigError"});
-    let sent = async {
-        let client = PooledClient::builder().with_endpoint(base.parse()?).build();
-        let request = Request::post("/2018-06-01/runtime/init/error")
-            .header("lambda-runtime-function-error-type", "Runtime.ConfigError")
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))?;
-        client.call(request).await.map(drop)
-    };
-    match tokio::time::timeout(Duration::from_secs(2), sent).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => {
-            tracing::warn!(error = %error, "could not report the init error to the runtime API")
-        }
-        Err(_) => tracing::warn!("reporting the init error to the runtime API timed out"),
+/// The DynamoDB item actions each route needs: in `iam` isolation, the session policy of a
+/// process allows those of its routes only. `TransactWriteItems` is authorized per item: a
+/// create puts the task (and record) and updates the user's task counter, a delete deletes the
+/// task and updates the counter; `GetItem` reads back an idempotent create's first result. A
+/// list Queries the table, or its status index.
+pub fn item_actions(route: Route) -> &'static [&'static str] {
+    match route {
+        Route::ListTasks => &["dynamodb:Query"],
+        Route::CreateTask => &[
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:GetItem",
+        ],
+        Route::GetTask => &["dynamodb:GetItem"],
+        Route::UpdateTask => &["dynamodb:UpdateItem"],
+        Route::DeleteTask => &["dynamodb:DeleteItem", "dynamodb:UpdateItem"],
+        Route::CompleteTask => &["dynamodb:GetItem", "dynamodb:UpdateItem"],
     }
+}
+
+/// The item actions of `routes`, each once.
+pub fn item_actions_of(routes: &[Route]) -> Vec<&'static str> {
+    let mut actions: Vec<&str> = routes
+        .iter()
+        .flat_map(|route| item_actions(*route))
+        .copied()
+        .collect();
+    actions.sort_unstable();
+    actions.dedup();
+    actions
 }
 
 #[cfg(test)]
 mod tests {
-    use std::io::{Read, Write};
-
     use super::*;
+    use crate::http::routes::ROUTES;
 
-    #[tokio::test]
-    async fn a_failed_start_is_reported_to_the_runtime_api() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let api = listener.local_addr().unwrap().to_string();
-        let received = std::thread::spawn(move || {
-            let (mut stream, _) = listener.accept().unwrap();
-            let mut request = Vec::new();
-            let mut buffer = [0; 4096];
-            while !String::from_utf8_lossy(&request).contains("ConfigError\"}") {
-                let read = stream.read(&mut buffer).unwrap();
-                assert!(read > 0, "closed early");
-                request.extend_from_slice(&buffer[..read]);
-            }
-            stream
-                .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
-                .unwrap();
-            String::from_utf8(request).unwrap()
-        });
-        let error = ConfigError::new("AUTH_ISSUER", "is not set");
-        report_init_error(&api, &error).await;
-        let request = received.join().unwrap();
-        assert!(
-            request.starts_with("POST /2018-06-01/runtime/init/error HTTP/1.1"),
-            "{request}"
+    #[test]
+    fn each_process_may_do_what_its_routes_need() {
+        assert_eq!(
+            item_actions_of(&[Route::CompleteTask, Route::GetTask]),
+            ["dynamodb:GetItem", "dynamodb:UpdateItem"]
         );
-        assert!(request.contains("AUTH_ISSUER: is not set"), "{request}");
+        assert_eq!(
+            item_actions_of(&ROUTES),
+            [
+                "dynamodb:DeleteItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:Query",
+                "dynamodb:UpdateItem",
+            ]
+        );
     }
 }

@@ -1,11 +1,10 @@
 //! One async fn per route: `(&App, Request) -> Response`. Each resolves the path, authenticates,
 //! checks the path user is the token's user, then does its work with the token's user id.
 
-use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use lambda_http::http::StatusCode;
-use lambda_http::http::header::AUTHORIZATION;
+use lambda_http::http::header::{AUTHORIZATION, HeaderValue};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
@@ -58,7 +57,9 @@ fn time_allowed(app: &App, request: &Request) -> Duration {
         .lambda_context_ref()
         .and_then(|context| context.deadline().duration_since(SystemTime::now()).ok())
         .map(|left| left.saturating_sub(ANSWER_MARGIN));
-    invocation_left.map_or(app.request_deadline, |left| left.min(app.request_deadline))
+    invocation_left.map_or(app.request_deadline(), |left| {
+        left.min(app.request_deadline())
+    })
 }
 
 /// Serves any route by the route table: the local server's entry point.
@@ -94,7 +95,7 @@ async fn serve(app: &App, route: Route, request: &Request) -> Result<Response<Bo
 
 /// `GET /api/{user_id}/tasks`
 async fn list_tasks(app: &App, user: &str, request: &Request) -> Result<Response<Body>, Problem> {
-    let page = app.store.list(user, list_query(request)?).await?;
+    let page = app.store().list(user, list_query(request)?).await?;
     Ok(response::page(&page))
 }
 
@@ -102,34 +103,31 @@ async fn list_tasks(app: &App, user: &str, request: &Request) -> Result<Response
 async fn create_task(app: &App, user: &str, request: &Request) -> Result<Response<Body>, Problem> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct CreateBody<'a> {
-        #[serde(borrow)]
-        title: Text<'a>,
-        #[serde(borrow)]
-        description: Option<Text<'a>>,
+    struct CreateBody {
+        title: String,
+        description: Option<String>,
     }
     let body: CreateBody = json_body(request)?;
     let new = NewTask {
-        title: TaskTitle::parse(&body.title.0)?,
-        description: description(body.description)?,
+        title: TaskTitle::parse(&body.title)?,
+        description: description(body.description.as_deref())?,
     };
     let key = idempotency_key(request)?;
     let now = now();
     let task = Task::new(app.new_task_id(now), user, new, now);
-    let created = app.store.create(task, key.as_deref()).await?;
+    let created = app.store().create(task, key.as_deref()).await?;
     let mut response = response::created(&created.task, stage_prefix(request));
     if created.replayed {
-        response.headers_mut().insert(
-            "idempotent-replayed",
-            "true".parse().expect("static header"),
-        );
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
 }
 
 /// `GET /api/{user_id}/tasks/{task_id}`
 async fn get_task(app: &App, user: &str, task_id: TaskId) -> Result<Response<Body>, Problem> {
-    let task = app.store.get(user, task_id).await?;
+    let task = app.store().get(user, task_id).await?;
     Ok(response::task(StatusCode::OK, &task))
 }
 
@@ -142,22 +140,20 @@ async fn update_task(
 ) -> Result<Response<Body>, Problem> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct UpdateBody<'a> {
-        #[serde(borrow)]
-        title: Text<'a>,
-        #[serde(borrow)]
-        description: Option<Text<'a>>,
+    struct UpdateBody {
+        title: String,
+        description: Option<String>,
         completed: Option<bool>,
     }
     let expected = if_match(request)?;
     let body: UpdateBody = json_body(request)?;
     let changes = TaskChanges {
-        title: TaskTitle::parse(&body.title.0)?,
-        description: description(body.description)?,
+        title: TaskTitle::parse(&body.title)?,
+        description: description(body.description.as_deref())?,
         completed: body.completed,
     };
     let task = app
-        .store
+        .store()
         .update(user, task_id, &changes, expected, now())
         .await?;
     Ok(response::task(StatusCode::OK, &task))
@@ -171,7 +167,7 @@ async fn delete_task(
     request: &Request,
 ) -> Result<Response<Body>, Problem> {
     let expected = if_match(request)?;
-    app.store.delete(user, task_id, expected).await?;
+    app.store().delete(user, task_id, expected).await?;
     Ok(response::no_content())
 }
 
@@ -184,7 +180,7 @@ async fn complete_task(
 ) -> Result<Response<Body>, Problem> {
     let expected = if_match(request)?;
     let task = app
-        .store
+        .store()
         .toggle_completed(user, task_id, expected, now())
         .await?;
     Ok(response::task(StatusCode::OK, &task))
@@ -196,12 +192,12 @@ async fn authenticate(app: &App, request: &Request) -> Result<Claims, Problem> {
     let result = if has_token_in_query(request) {
         Err(AuthError::TokenInQuery)
     } else {
-        app.authenticator.verify(header).await
+        app.authenticator().verify(header).await
     };
     match &result {
         Ok(claims) => tracing::debug!(outcome = "accepted", sub = claims.sub.as_str(), "auth"),
         Err(AuthError::KeysUnavailable) => {
-            tracing::error!(outcome = "unavailable", reason = "keys_unavailable", "auth")
+            tracing::error!(outcome = "unavailable", reason = "keys_unavailable", "auth");
         }
         Err(error) => tracing::info!(outcome = "rejected", reason = error.reason(), "auth"),
     }
@@ -272,13 +268,8 @@ fn task_id(params: &PathParams) -> Result<TaskId, Problem> {
         .ok_or_else(|| Problem::not_found("no such task"))
 }
 
-/// A body's text field, borrowed from the body unless it holds escapes.
-#[derive(Deserialize)]
-#[serde(transparent)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
-
-fn description(raw: Option<Text>) -> Result<Option<TaskDescription>, ValidationError> {
-    raw.map(|text| TaskDescription::parse(&text.0)).transpose()
+fn description(raw: Option<&str>) -> Result<Option<TaskDescription>, ValidationError> {
+    raw.map(TaskDescription::parse).transpose()
 }
 
 /// Now, to the millisecond (what the API shows and DynamoDB keeps).

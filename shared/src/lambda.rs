@@ -14,21 +14,25 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::FutureExt;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_http::http::header::HOST;
-use lambda_http::http::{StatusCode, Uri};
+use lambda_http::http::{Request as HttpRequest, StatusCode, Uri};
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
 use lambda_http::{Adapter, Body, Error, IntoResponse, LambdaEvent, Request, Response, service_fn};
+use lambda_runtime_api_client::PooledClient;
+use lambda_runtime_api_client::body::Body as RuntimeBody;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use url::Url;
 
+use crate::config::{ConfigError, process_env};
 use crate::http::Problem;
 use crate::{App, Route, handlers};
 
@@ -41,10 +45,20 @@ const QUERY_REFUSED: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<
 const MAX_URI_BYTES: usize = 16 * 1024;
 
 /// Runs `route` as a Lambda function until the runtime stops: the entry point of every binary
-/// under `functions/`.
+/// under `functions/`. A configuration error is logged, reported to the runtime API, and
+/// returned, so that the process exits with a failure.
 pub async fn run(route: Route) -> Result<(), Error> {
     crate::logging::init();
-    let app = App::from_env_or_exit(&[route]).await;
+    let app = match App::from_env(&[route]).await {
+        Ok(app) => app,
+        Err(error) => {
+            tracing::error!("{error}");
+            if let Some(api) = process_env("AWS_LAMBDA_RUNTIME_API") {
+                report_init_error(&api, &error).await;
+            }
+            return Err(error.into());
+        }
+    };
     let app = &app;
     lambda_http::lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
@@ -54,6 +68,32 @@ pub async fn run(route: Route) -> Result<(), Error> {
         },
     ))
     .await
+}
+
+/// Tells the Lambda runtime API at `api` why the start failed (`/runtime/init/error`), so an
+/// invocation waiting for this instance (in Lambda, or under `cargo lambda watch`) gets the
+/// message at once instead of a timeout. Best effort, bounded by 2 s.
+async fn report_init_error(api: &str, error: &ConfigError) {
+    let base = match api.contains("://") {
+        true => api.to_string(),
+        false => format!("http://{api}"),
+    };
+    let body = serde_json::json!({"errorMessage": error.to_string(), "errorType": "ConfigError"});
+    let sent = async {
+        let client = PooledClient::builder().with_endpoint(base.parse()?).build();
+        let request = HttpRequest::post("/2018-06-01/runtime/init/error")
+            .header("lambda-runtime-function-error-type", "Runtime.ConfigError")
+            .header("content-type", "application/json")
+            .body(RuntimeBody::from(body.to_string()))?;
+        client.call(request).await.map(drop)
+    };
+    match tokio::time::timeout(Duration::from_secs(2), sent).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(error = %error, "could not report the init error to the runtime API");
+        }
+        Err(_) => tracing::warn!("reporting the init error to the runtime API timed out"),
+    }
 }
 
 /// Answers one API Gateway HTTP API event (payload 2.0) with `handler`, as the runtime sends it
@@ -219,4 +259,39 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_start_is_reported_to_the_runtime_api() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let api = listener.local_addr().unwrap().to_string();
+        let received = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0; 4096];
+            while !String::from_utf8_lossy(&request).contains("ConfigError\"}") {
+                let read = stream.read(&mut buffer).unwrap();
+                assert!(read > 0, "closed early");
+                request.extend_from_slice(&buffer[..read]);
+            }
+            stream
+                .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
+                .unwrap();
+            String::from_utf8(request).unwrap()
+        });
+        let error = ConfigError::new("AUTH_ISSUER", "is not set");
+        report_init_error(&api, &error).await;
+        let request = received.join().unwrap();
+        assert!(
+            request.starts_with("POST /2018-06-01/runtime/init/error HTTP/1.1"),
+            "{request}"
+        );
+        assert!(request.contains("AUTH_ISSUER: is not set"), "{request}");
+    }
 }

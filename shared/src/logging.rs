@@ -12,7 +12,7 @@ use crate::config::process_env;
 /// Logs to stdout, without timestamps (CloudWatch adds its own) and colours only on a terminal,
 /// as JSON when
 /// `AWS_LAMBDA_LOG_FORMAT` is `JSON`, at the level of `AWS_LAMBDA_LOG_LEVEL`, else the
-/// directives of `RUST_LOG`, else INFO (see [`filter`]).
+/// directives of `RUST_LOG`, else INFO (see `filter`).
 pub fn init() {
     let directives = process_env("AWS_LAMBDA_LOG_LEVEL").or_else(|| process_env("RUST_LOG"));
     let (filter, refused) = filter(directives.as_deref());

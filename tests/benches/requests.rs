@@ -7,8 +7,8 @@
 //!   `floor-signature` (EdDSA, ES256, RS256, PS256); `verify/hs256` at most 1.3x
 //!   `floor-decode/hs256`.
 //! - `request/<route>`: an `events/` fixture through its route's handler, memory store, next to
-//!   `verify/hs256` of the same token: the difference is everything but auth (target: at most
-//!   2 µs). `request/list-50` sits next to `floor-serialize/list-50`, its 50 tasks as JSON.
+//!   `verify/hs256` of the same token: the difference is everything but auth. `request/list-50`
+//!   sits next to `floor-serialize/list-50`, its 50 tasks as JSON by `serde_json`.
 //! - `once/...`: what a function that built its state per request would pay: the same work,
 //!   plus what a cold start does once (reading the configuration, parsing the keys, building the
 //!   app). `once/verify-fresh/<alg>` builds the `Authenticator` from its configuration, then
@@ -152,13 +152,13 @@ fn verification(c: &mut Criterion) {
             b.iter(|| {
                 rt.block_on(auth.verify_at(Some(header.as_bytes()), at))
                     .unwrap()
-            })
+            });
         });
 
         let key = fixture.parsed_key();
         let (input, signature) = split(&fixture.token);
         c.bench_function(&format!("floor-signature/{alg}"), |b| {
-            b.iter(|| key.verify_sig(input, &signature).unwrap())
+            b.iter(|| key.verify_sig(input, &signature).unwrap());
         });
 
         let jwk: Jwk = serde_json::from_value(fixture.jwk()).unwrap();
@@ -166,7 +166,7 @@ fn verification(c: &mut Criterion) {
         let leeway = (now() - at) as u64 + 30;
         let validation = validation(fixture.algorithm, &fixture.issuer, leeway);
         c.bench_function(&format!("floor-decode/{alg}"), |b| {
-            b.iter(|| jsonwebtoken::decode::<Value>(&fixture.token, &key, &validation).unwrap())
+            b.iter(|| jsonwebtoken::decode::<Value>(&fixture.token, &key, &validation).unwrap());
         });
 
         let config = fixture.config();
@@ -176,7 +176,7 @@ fn verification(c: &mut Criterion) {
                     let auth = Authenticator::new(&config).await.unwrap();
                     auth.verify_at(Some(header.as_bytes()), at).await.unwrap()
                 })
-            })
+            });
         });
     }
 }
@@ -258,19 +258,19 @@ fn requests(c: &mut Criterion) {
 
     c.bench_function("verify/hs256", |b| {
         b.iter(|| {
-            rt.block_on(app.authenticator.verify(Some(header.as_bytes())))
+            rt.block_on(app.authenticator().verify(Some(header.as_bytes())))
                 .unwrap()
-        })
+        });
     });
     let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET);
     let (input, signature) = split(&token);
     c.bench_function("floor-signature/hs256", |b| {
-        b.iter(|| hmac::verify(&key, input, &signature).unwrap())
+        b.iter(|| hmac::verify(&key, input, &signature).unwrap());
     });
     let key = DecodingKey::from_secret(SECRET).unwrap();
     let validation = validation(Algorithm::HS256, ISSUER, 30);
     c.bench_function("floor-decode/hs256", |b| {
-        b.iter(|| jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap())
+        b.iter(|| jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap());
     });
     c.bench_function("once/verify-fresh/hs256", |b| {
         b.iter(|| {
@@ -278,7 +278,7 @@ fn requests(c: &mut Criterion) {
                 let auth = Authenticator::new(&hs256_config()).await.unwrap();
                 auth.verify(Some(header.as_bytes())).await.unwrap()
             })
-        })
+        });
     });
 
     let handle = |app: &App, route, request| rt.block_on(handlers::handle(app, route, request));
@@ -293,13 +293,13 @@ fn requests(c: &mut Criterion) {
         limit: PageLimit::DEFAULT,
         after: None,
     };
-    let tasks = rt.block_on(app.store.list(USER, page)).unwrap().items;
+    let tasks = rt.block_on(app.store().list(USER, page)).unwrap().items;
 
     let get = event("get-task/valid.json", &token, &tasks[0].id.to_string());
     c.bench_function("request/get", |b| {
         b.iter_custom(|n| {
             time_requests(&get, 200, n, shared, |_, r| handle(&app, Route::GetTask, r))
-        })
+        });
     });
     c.bench_function("request/create", |b| {
         let fresh = || memory_app(&rt);
@@ -307,7 +307,7 @@ fn requests(c: &mut Criterion) {
             time_requests(&create, 201, n, fresh, |app, r| {
                 handle(app, Route::CreateTask, r)
             })
-        })
+        });
     });
     let secret = String::from_utf8(SECRET.to_vec()).unwrap();
     let env = |name: &str| match name {
@@ -321,7 +321,7 @@ fn requests(c: &mut Criterion) {
             let app = rt.block_on(App::from_config(&config, &[Route::CreateTask]));
             rt.block_on(handlers::handle(&app.unwrap(), Route::CreateTask, request))
         };
-        b.iter_custom(|n| time_requests(&create, 201, n, || (), serve))
+        b.iter_custom(|n| time_requests(&create, 201, n, || (), serve));
     });
     let list = event("list-tasks/valid.json", &token, "");
     c.bench_function("request/list-50", |b| {
@@ -329,10 +329,10 @@ fn requests(c: &mut Criterion) {
             time_requests(&list, 200, n, shared, |_, r| {
                 handle(&app, Route::ListTasks, r)
             })
-        })
+        });
     });
     c.bench_function("floor-serialize/list-50", |b| {
-        b.iter(|| serde_json::to_string(&tasks).unwrap())
+        b.iter(|| serde_json::to_string(&tasks).unwrap());
     });
 }
 

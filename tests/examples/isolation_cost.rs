@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use lambda_http::http::Method;
 use taskgate::App;
+use taskgate::app::item_actions_of;
 use taskgate::auth::Authenticator;
 use taskgate::aws::{load, sdk_config_loader};
 use taskgate::http::routes::ROUTES;
@@ -21,31 +22,45 @@ use taskgate_tests::{TestApp, hs256_config, token_for};
 const USERS: usize = 100;
 const TENANT_ROLE: &str = "arn:aws:iam::123456789012:role/taskgate-tenant-data";
 
+/// Set in the process that measures: the SDK reads the stand-ins' endpoints from the
+/// environment, which a process can give its child safely but not set for itself.
+const CHILD: &str = "TASKGATE_ISOLATION_COST_TABLE";
+
 fn main() {
+    if let Some(table) = std::env::var_os(CHILD) {
+        return measure(&table.to_string_lossy());
+    }
     let moto = Moto::start();
     let local = DynamoDbLocal::in_memory();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let table = runtime.block_on(local.new_table());
     let credentials = test_credentials();
-    // SAFETY: no other thread exists yet (the runtime starts below); the SDK reads these.
-    unsafe {
-        std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", local.endpoint());
-        std::env::set_var("AWS_ENDPOINT_URL_STS", moto.endpoint());
-        std::env::set_var("AWS_REGION", REGION);
-        std::env::set_var("AWS_ACCESS_KEY_ID", credentials.access_key_id());
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key());
-    }
+    let status = std::process::Command::new(std::env::current_exe().expect("this example"))
+        .env(CHILD, &table)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", local.endpoint())
+        .env("AWS_ENDPOINT_URL_STS", moto.endpoint())
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
+        .status()
+        .expect("the measuring process starts");
+    assert!(status.success(), "the measuring process failed");
+}
+
+/// Both modes on `table`, user by user.
+fn measure(table: &str) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let table = local.new_table().await;
         // DynamoDB Local (Java) answers faster once warm: warm it before measuring either mode.
-        let warm_up = app(&table, false).await;
+        let warm_up = app(table, false).await;
         for _ in 0..200 {
             timed_list(&warm_up, "warm-up").await;
         }
         println!("| mode | request | median | p90 |\n|---|---|---|---|");
         // The modes take turns, user by user, so that any drift hits both alike.
         let apps = [
-            ("app", app(&table, false).await),
-            ("iam", app(&table, true).await),
+            ("app", app(table, false).await),
+            ("iam", app(table, true).await),
         ];
         let mut samples = vec![(Vec::new(), Vec::new()); apps.len()];
         for i in 0..USERS {
@@ -69,7 +84,11 @@ async fn app(table: &str, iam: bool) -> Arc<TestApp> {
     let mut store = DynamoDbStore::connect(&config, table);
     store.primed().await;
     if iam {
-        store = store.isolated(TenantClients::new(&config, TENANT_ROLE, &ROUTES));
+        store = store.isolated(TenantClients::new(
+            &config,
+            TENANT_ROLE,
+            &item_actions_of(&ROUTES),
+        ));
     }
     let authenticator = Authenticator::new(&hs256_config()).await.expect("auth");
     Arc::new(TestApp {

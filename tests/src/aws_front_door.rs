@@ -173,12 +173,9 @@ async fn forward(
             outgoing = outgoing.header(name, value);
         }
     }
-    let answer = match outgoing.send().await {
-        Ok(answer) => answer,
-        Err(_) => {
-            shared.recorded.lock().unwrap().calls.push(call);
-            return StatusCode::BAD_GATEWAY.into_response();
-        }
+    let Ok(answer) = outgoing.send().await else {
+        shared.recorded.lock().unwrap().calls.push(call);
+        return StatusCode::BAD_GATEWAY.into_response();
     };
     let status = answer.status();
     let headers = answer.headers().clone();

@@ -418,7 +418,7 @@ async fn cold_start_opens_the_connection_and_never_waits_long() {
     // A request to a DynamoDB that never answers is our 503 at the request deadline, well
     // inside a Lambda timeout (the SDK alone would try for 3 s).
     let mut app = spawn_app_with(hs256_config(), Arc::new(store)).await;
-    app.app.request_deadline = Duration::from_millis(500);
+    app.app = app.app.with_request_deadline(Duration::from_millis(500));
     let read = app
         .call(
             Method::GET,
@@ -642,7 +642,7 @@ async fn a_filtered_list_reads_its_page_not_the_partition() {
 async fn app_through(proxy: &AwsFrontDoor, table: &str, deadline: Duration) -> TestApp {
     let store = store_at(&proxy.endpoint, table).await;
     let mut app = spawn_app_with(hs256_config(), Arc::new(store)).await;
-    app.app.request_deadline = deadline;
+    app.app = app.app.with_request_deadline(deadline);
     app
 }
 

@@ -589,10 +589,10 @@ async fn an_event_that_is_not_an_http_api_event_is_400() {
         json!({}).to_string(),
         json!([1, 2]).to_string(),
         edited_valid(Route::ListTasks, "", |e| {
-            e["headers"]["accept"] = json!("a\u{1}b")
+            e["headers"]["accept"] = json!("a\u{1}b");
         }),
         edited_valid(Route::ListTasks, "", |e| {
-            e["requestContext"]["http"]["method"] = json!("GE T")
+            e["requestContext"]["http"]["method"] = json!("GE T");
         }),
     ] {
         let response = invoke(&app, Route::ListTasks, event).await;
@@ -949,7 +949,7 @@ async fn a_token_that_is_not_a_jwt_is_refused_before_any_crypto() {
         assert_eq!(response.body["detail"], "invalid token", "{route:?}");
         let verified = app
             .app
-            .authenticator
+            .authenticator()
             .verify(Some(b"Bearer not.a.jwt"))
             .await;
         assert_eq!(verified, Err(AuthError::MalformedToken), "{route:?}");
@@ -969,7 +969,11 @@ async fn a_token_with_valid_claims_but_a_broken_signature_is_refused() {
         assert_eq!(response.body["detail"], "invalid token", "{route:?}");
         let event = fixture_json(route, "bad-token");
         let header = event["headers"]["authorization"].as_str().unwrap();
-        let verified = app.app.authenticator.verify(Some(header.as_bytes())).await;
+        let verified = app
+            .app
+            .authenticator()
+            .verify(Some(header.as_bytes()))
+            .await;
         assert_eq!(verified, Err(AuthError::BadSignature), "{route:?}");
     }
 }

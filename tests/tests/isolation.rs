@@ -9,6 +9,7 @@ use std::sync::Arc;
 use lambda_http::http::Method;
 use serde_json::json;
 use taskgate::App;
+use taskgate::app::item_actions_of;
 use taskgate::aws::{load, sdk_config_loader};
 use taskgate::http::routes::ROUTES;
 use taskgate::tasks::dynamodb::{DynamoDbStore, TenantClients, USER_TAG};
@@ -42,7 +43,11 @@ async fn isolated_app() -> Isolated {
     // Primed before any test counts calls, as init does for provisioned concurrency.
     let store = DynamoDbStore::connect(&config, &table);
     store.primed().await;
-    let store = store.isolated(TenantClients::new(&config, TENANT_ROLE, &ROUTES));
+    let store = store.isolated(TenantClients::new(
+        &config,
+        TENANT_ROLE,
+        &item_actions_of(&ROUTES),
+    ));
     let authenticator = taskgate::auth::Authenticator::new(&hs256_config())
         .await
         .expect("auth");

@@ -79,7 +79,7 @@ fn logs_of_the_catalogue() -> String {
             catalogue::item_15_session_cookie_token().await;
             catalogue::item_16_weak_hs256_secrets().await;
             catalogue::item_17_path_user_is_not_sub().await;
-        })
+        });
     });
     let bytes = capture.0.lock().unwrap().clone();
     String::from_utf8(bytes).expect("UTF-8 logs")
@@ -175,7 +175,7 @@ fn the_catalogue_logs_each_auth_outcome_and_never_a_token_signature_or_secret() 
 }
 
 /// Runs `work` on this thread under `subscriber`; returns what it wrote.
-fn capture_logs<F: std::future::Future<Output = ()>>(json: bool, work: F) -> String {
+fn capture_logs<F: Future<Output = ()>>(json: bool, work: F) -> String {
     let capture = Capture::default();
     let writer = capture.clone();
     let builder = tracing_subscriber::fmt()

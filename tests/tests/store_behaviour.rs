@@ -86,7 +86,7 @@ static IDS: Mutex<ulid::Generator> = Mutex::new(ulid::Generator::new());
 
 /// A new task id, later than every one before in this test binary.
 fn new_id() -> TaskId {
-    TaskId::new(&IDS, chrono::Utc::now())
+    TaskId::new(&IDS, Utc::now())
 }
 
 /// Now, to the millisecond (what the API shows and DynamoDB keeps).

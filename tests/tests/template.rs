@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 
 use serde_norway::Value;
 use taskgate::Route;
+use taskgate::app::item_actions;
 use taskgate::http::routes::ROUTES;
-use taskgate::tasks::dynamodb::{USER_TAG, item_actions};
+use taskgate::tasks::dynamodb::USER_TAG;
 use taskgate_tests::dynamodb_local::{
     self, IndexDefinition, TableDefinition, table_definition, template,
 };

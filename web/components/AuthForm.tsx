@@ -6,12 +6,38 @@ import { useState, type FormEvent } from "react";
 type Mode = "sign-in" | "sign-up";
 
 const COPY = {
-  "sign-in": { title: "Sign in", submit: "Sign in", busy: "Signing in…", other: "/sign-up", otherText: "Create an account" },
-  "sign-up": { title: "Create your account", submit: "Create account", busy: "Creating account…", other: "/sign-in", otherText: "Sign in instead" },
+  "sign-in": {
+    title: "Sign in",
+    submit: "Sign in",
+    busy: "Signing in…",
+    other: "/sign-up",
+    otherText: "Create an account",
+    failed: "That did not work. Try again.",
+  },
+  "sign-up": {
+    title: "Create your account",
+    submit: "Create account",
+    busy: "Creating account…",
+    other: "/sign-in",
+    otherText: "Sign in instead",
+    // The same words whether or not the email already has an account.
+    failed: "Your account could not be created with these details. Check them and try again, or sign in instead.",
+  },
 } as const;
 
+/**
+ * Our words for the Better Auth error codes a person can fix. Its own messages are never shown:
+ * one of them says whether an email has an account.
+ */
+const ERRORS = new Map([
+  ["INVALID_EMAIL_OR_PASSWORD", "Wrong email or password."],
+  ["INVALID_EMAIL", "Enter a valid email address."],
+  ["PASSWORD_TOO_SHORT", "Use a password of at least 8 characters."],
+  ["PASSWORD_TOO_LONG", "That password is too long: use at most 128 characters."],
+]);
+
 /** Email and password, posted to Better Auth's own routes; the session arrives as an httpOnly cookie. */
-export function AuthForm({ mode }: { mode: Mode }) {
+export function AuthForm({ mode, notice }: { mode: Mode; notice?: string }) {
   const copy = COPY[mode];
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -33,11 +59,9 @@ export function AuthForm({ mode }: { mode: Mode }) {
         window.location.assign("/tasks");
         return;
       }
-      const problem = (await response.json().catch(() => ({}))) as { message?: string };
+      const { code } = (await response.json().catch(() => ({}))) as { code?: string };
       setError(
-        response.status === 429
-          ? "Too many attempts. Wait a moment and try again."
-          : (problem.message ?? (mode === "sign-in" ? "Wrong email or password." : "That did not work. Try again.")),
+        response.status === 429 ? "Too many attempts. Wait a moment and try again." : (ERRORS.get(code ?? "") ?? copy.failed),
       );
     } catch {
       setError("The server cannot be reached. Try again in a moment.");
@@ -52,6 +76,11 @@ export function AuthForm({ mode }: { mode: Mode }) {
           <span className="logo">✓</span> taskgate
         </p>
         <h1>{copy.title}</h1>
+        {notice && (
+          <p className="notice" role="status">
+            {notice}
+          </p>
+        )}
         <form onSubmit={onSubmit} aria-describedby={error ? "auth-error" : undefined}>
           {mode === "sign-up" && (
             <label>

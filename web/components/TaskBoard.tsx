@@ -5,6 +5,8 @@ import { ApiError, tasks, type Task, type TaskPage } from "@/lib/client";
 import { NewTaskForm } from "./NewTaskForm";
 import { SignOutButton } from "./SignOutButton";
 import { TaskItem } from "./TaskItem";
+import { UndoNotice } from "./UndoNotice";
+import { useUndoableDelete } from "./useUndoableDelete";
 
 type Filter = "all" | "pending" | "completed";
 const FILTERS: { value: Filter; label: string }[] = [
@@ -21,7 +23,7 @@ function fits(task: Task, filter: Filter): boolean {
   return filter === "all" || (filter === "completed") === task.completed;
 }
 
-/** The signed-in user's tasks: filter, create, edit, toggle, delete, load more. */
+/** The signed-in user's tasks: filter, create, edit, toggle, delete (with undo), load more. */
 export function TaskBoard({ user, initial }: { user: { name: string; email: string }; initial: TaskPage | null }) {
   const [items, setItems] = useState<Task[]>(initial?.items ?? []);
   const [cursor, setCursor] = useState<string | null>(initial?.next_cursor ?? null);
@@ -77,7 +79,9 @@ export function TaskBoard({ user, initial }: { user: { name: string; email: stri
     }
   }
 
-  const remaining = items.filter((t) => !t.completed).length;
+  const deletions = useUndoableDelete((task, leaving) => change(task, () => tasks.remove(task, { keepalive: leaving })));
+  const shown = items.filter((t) => t.id !== deletions.pending?.id);
+  const remaining = shown.filter((t) => !t.completed).length;
 
   return (
     <>
@@ -90,9 +94,10 @@ export function TaskBoard({ user, initial }: { user: { name: string; email: stri
         </p>
         <div className="who">
           <span className="user" title={user.email}>
+            <span className="visually-hidden">Signed in as </span>
             {user.name || user.email}
           </span>
-          <SignOutButton />
+          <SignOutButton beforeSignOut={deletions.flush} />
         </div>
       </header>
       <main id="main" className="board">
@@ -116,7 +121,7 @@ export function TaskBoard({ user, initial }: { user: { name: string; email: stri
             ))}
           </div>
           <p className="count" aria-live="polite">
-            {filter === "all" ? `${remaining} to do` : `${items.length} shown`}
+            {filter === "all" ? `${remaining} to do` : `${shown.length} shown`}
           </p>
         </div>
         {error && (
@@ -124,17 +129,17 @@ export function TaskBoard({ user, initial }: { user: { name: string; email: stri
             {error}
           </p>
         )}
-        {items.length === 0 && !loading ? (
+        {shown.length === 0 && !loading ? (
           <p className="empty">{filter === "all" ? "No tasks yet. Add your first one above." : "Nothing here."}</p>
         ) : (
           <ul className="tasks" aria-busy={loading}>
-            {items.map((task) => (
+            {shown.map((task) => (
               <TaskItem
                 key={task.id}
                 task={task}
                 onToggle={() => change(task, () => tasks.toggle(task))}
                 onSave={(title, description) => change(task, () => tasks.update(task, title, description))}
-                onDelete={() => change(task, () => tasks.remove(task))}
+                onDelete={() => deletions.remove(task)}
               />
             ))}
           </ul>
@@ -145,6 +150,7 @@ export function TaskBoard({ user, initial }: { user: { name: string; email: stri
           </button>
         )}
       </main>
+      <UndoNotice task={deletions.pending} onUndo={deletions.undo} />
     </>
   );
 }

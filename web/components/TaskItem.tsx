@@ -7,7 +7,7 @@ type Props = {
   task: Task;
   onToggle: () => Promise<boolean>;
   onSave: (title: string, description: string | null) => Promise<boolean>;
-  onDelete: () => Promise<boolean>;
+  onDelete: () => void;
 };
 
 /** One task: a checkbox to complete it, inline editing, delete. */
@@ -72,7 +72,7 @@ export function TaskItem({ task, onToggle, onSave, onDelete }: Props) {
         <button type="button" className="ghost" disabled={busy} onClick={() => setEditing(true)} aria-label={`Edit “${task.title}”`}>
           Edit
         </button>
-        <button type="button" className="ghost danger" disabled={busy} onClick={() => void run(onDelete)} aria-label={`Delete “${task.title}”`}>
+        <button type="button" className="ghost danger" disabled={busy} onClick={onDelete} aria-label={`Delete “${task.title}”`}>
           Delete
         </button>
       </div>

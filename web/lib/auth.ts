@@ -25,7 +25,7 @@ function seconds(name: string, fallback: number): number {
 
 function required(name: string): string {
   const value = env(name);
-  if (!value) throw new Error(`${name} is not set (see the README, "Front end")`);
+  if (!value) throw new Error(`${name} is not set (see docs/web.md, "Environment")`);
   return value;
 }
 

@@ -1,6 +1,6 @@
 // The browser's side of the backend-for-frontend: calls /api/tasks and turns the API's
 // problem+json answers into words. No token ever passes through here.
-import type { Task, TaskPage } from "./types";
+import { PROBLEM_TYPE_PREFIX, type Problem, type Task, type TaskPage } from "./types";
 
 export type { Task, TaskPage };
 
@@ -13,6 +13,10 @@ export class ApiError extends Error {
   }
 }
 
+/** Words for a problem whose kind matters more than its status. */
+const WORDS_BY_KIND = new Map([["task-quota-exceeded", "You have reached your task limit. Delete some tasks to add more."]]);
+
+/** Words for the other problems, by status. */
 const WORDS: Record<number, string> = {
   400: "That was not accepted",
   403: "You are not allowed to do that.",
@@ -25,7 +29,17 @@ const WORDS: Record<number, string> = {
   503: "The task service is busy. Try again in a moment.",
 };
 
-async function request<T>(method: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}): Promise<{ data: T; etag: string | null }> {
+/** The words a person reads for a problem answer. */
+async function words(response: Response): Promise<string> {
+  const problem = (await response.json().catch(() => ({}))) as Partial<Problem>;
+  const kind = problem.type?.startsWith(PROBLEM_TYPE_PREFIX) ? problem.type.slice(PROBLEM_TYPE_PREFIX.length) : "";
+  const text = WORDS_BY_KIND.get(kind) ?? WORDS[response.status] ?? "Something went wrong. Try again.";
+  return response.status === 400 && problem.detail ? `${text}: ${problem.detail}` : text;
+}
+
+type Init = { body?: unknown; headers?: Record<string, string>; keepalive?: boolean };
+
+async function request<T>(method: string, path: string, init: Init = {}): Promise<{ data: T; etag: string | null }> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.body !== undefined) headers["content-type"] = "application/json";
   const response = await fetch(`/api/tasks${path}`, {
@@ -34,19 +48,13 @@ async function request<T>(method: string, path: string, init: { body?: unknown; 
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
     credentials: "same-origin",
     cache: "no-store",
+    keepalive: init.keepalive,
   });
   if (response.status === 401) {
-    window.location.assign("/sign-in");
+    window.location.assign("/sign-in?notice=session-ended");
     throw new ApiError(401, "Your session has ended. Please sign in again.");
   }
-  if (!response.ok) {
-    let detail = "";
-    try {
-      detail = ((await response.json()) as { detail?: string }).detail ?? "";
-    } catch {}
-    const words = WORDS[response.status] ?? "Something went wrong. Try again.";
-    throw new ApiError(response.status, response.status === 400 && detail ? `${words}: ${detail}` : words);
-  }
+  if (!response.ok) throw new ApiError(response.status, await words(response));
   const data = response.status === 204 ? (undefined as T) : ((await response.json()) as T);
   return { data, etag: response.headers.get("etag") };
 }
@@ -70,6 +78,8 @@ export const tasks = {
   update: (task: Task, title: string, description: string | null) =>
     request<Task>("PUT", `/${task.id}`, { body: { title, description }, headers: ifMatch(task) }).then((r) => r.data),
   toggle: (task: Task) => request<Task>("PATCH", `/${task.id}/complete`, { headers: ifMatch(task) }).then((r) => r.data),
-  remove: (task: Task) => request<void>("DELETE", `/${task.id}`, { headers: ifMatch(task) }).then(() => undefined),
+  /** `keepalive`: the request outlives the page (sent as the page is left). */
+  remove: (task: Task, { keepalive = false } = {}) =>
+    request<void>("DELETE", `/${task.id}`, { headers: ifMatch(task), keepalive }).then(() => undefined),
   newKey,
 };

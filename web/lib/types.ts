@@ -12,3 +12,9 @@ export type Task = {
 
 /** One page of the list: `next_cursor` loads the next. */
 export type TaskPage = { items: Task[]; next_cursor: string | null };
+
+/** Every problem's `type`, from the API and from the backend-for-frontend: this, then its kind. */
+export const PROBLEM_TYPE_PREFIX = "tag:taskgate,2026:problem:";
+
+/** An RFC 9457 problem as the API and the backend-for-frontend send it. */
+export type Problem = { type: string; title: string; status: number; detail: string };

@@ -1,6 +1,7 @@
 // The backend-for-frontend route handlers (`/api/tasks...`) as a browser uses them: cookie in,
 // JSON out, no token ever. The same tests in JWKS mode and in HS256 mode (the handlers mint).
 import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { Visitor, api, requireTools, startStack, startStackWithTwoUsers, waitUntil } from "./helpers.mjs";
 
@@ -150,3 +151,119 @@ for (const mode of ["jwks", "hs256"]) {
     });
   });
 }
+
+const PROBLEM = "tag:taskgate,2026:problem:";
+
+/** A response's problem, checked to be RFC 9457 in the API's `type` scheme. */
+async function problemOf(response) {
+  assert.equal(response.headers.get("content-type"), "application/problem+json");
+  const body = await response.json();
+  assert.equal(body.status, response.status);
+  assert.ok(body.type.startsWith(PROBLEM), body.type);
+  assert.ok(body.title && body.detail, JSON.stringify(body));
+  return { status: response.status, kind: body.type.slice(PROBLEM.length) };
+}
+
+/**
+ * A POST to /api/tasks that sends `first` and then waits, the body never finished: answers
+ * with the status and body of a response that comes anyway (the handler refused the body
+ * without reading it whole), or null after 5 s.
+ */
+function postWithoutFinishing(visitor, headers, first) {
+  const url = new URL("/api/tasks", visitor.baseURL);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, {
+      method: "POST",
+      headers: { cookie: visitor.cookieHeader(), origin: visitor.baseURL, "content-type": "application/json", ...headers },
+    });
+    const timer = setTimeout(() => {
+      request.destroy();
+      resolve(null);
+    }, 5_000);
+    request.on("error", (error) => (error.code === "ECONNRESET" ? undefined : reject(error)));
+    request.on("response", (response) => {
+      let text = "";
+      response.on("data", (chunk) => (text += chunk));
+      response.on("end", () => {
+        clearTimeout(timer);
+        request.destroy();
+        resolve({ status: response.status ?? response.statusCode, body: JSON.parse(text) });
+      });
+    });
+    request.write(first);
+  });
+}
+
+describe("front end handlers: problems and limits", () => {
+  let stack;
+  after(() => stack?.stop());
+  before(async () => {
+    stack = await startStack({ apiEnv: { TASK_QUOTA: "2" } });
+  });
+
+  it("the handlers' own problems are problem+json in the API's type scheme", async () => {
+    const alice = new Visitor(stack.baseURL);
+    await alice.signUp("Alice");
+    const stranger = new Visitor(stack.baseURL);
+    const cases = [
+      [await alice.fetch("/api/tasks", { method: "POST", origin: "https://evil.example", body: { title: "x" } }), 403, "csrf-refused"],
+      [await stranger.fetch("/api/tasks"), 401, "unauthorized"],
+      [await alice.fetch("/api/tasks/not..an..id"), 404, "not-found"],
+      [await alice.fetch("/api/tasks/not..an..id/complete", { method: "PATCH" }), 404, "not-found"],
+      [await alice.fetch("/api/auth/token", { headers: { "sec-fetch-site": "same-origin" } }), 404, "not-found"],
+      [await alice.fetch("/api/tasks", { method: "POST", body: { title: "x".repeat(17 * 1024) } }), 413, "body-too-large"],
+    ];
+    for (const [response, status, kind] of cases) assert.deepEqual(await problemOf(response), { status, kind });
+    // The API's own problems pass through unchanged.
+    const missing = await alice.fetch("/api/tasks/01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    assert.deepEqual(await problemOf(missing), { status: 404, kind: "not-found" });
+  });
+
+  it("a body over 16 KiB is refused with 413 before it is read whole: by Content-Length, or as a stream passes the limit", async () => {
+    const alice = new Visitor(stack.baseURL);
+    await alice.signUp("Alice");
+    const json = (title) => JSON.stringify({ title });
+
+    // Declared too large: refused after the first kilobyte, the rest never sent.
+    const declared = await postWithoutFinishing(alice, { "content-length": String(1024 * 1024) }, "x".repeat(1024));
+    assert.equal(declared?.status, 413, "no answer before the whole body was sent");
+    assert.equal(declared.body.type, `${PROBLEM}body-too-large`);
+
+    // Chunked, with no length: refused once 17 KiB have come, the body still unfinished.
+    const streamed = await postWithoutFinishing(alice, { "transfer-encoding": "chunked" }, "x".repeat(17 * 1024));
+    assert.equal(streamed?.status, 413, "no answer before the end of the stream");
+
+    // A chunked body of 17 KiB, in 1 KiB chunks, through fetch.
+    const chunks = (text) =>
+      new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < text.length; i += 1024) controller.enqueue(new TextEncoder().encode(text.slice(i, i + 1024)));
+          controller.close();
+        },
+      });
+    const headers = { cookie: alice.cookieHeader(), origin: stack.baseURL, "content-type": "application/json" };
+    const big = await fetch(`${stack.baseURL}/api/tasks`, { method: "POST", headers, body: chunks(json("x".repeat(17 * 1024))), duplex: "half" });
+    assert.deepEqual(await problemOf(big), { status: 413, kind: "body-too-large" });
+
+    // A chunked body under the limit goes through.
+    const small = await fetch(`${stack.baseURL}/api/tasks`, { method: "POST", headers, body: chunks(json("streamed")), duplex: "half" });
+    assert.equal(small.status, 201);
+    const titles = (await (await alice.fetch("/api/tasks")).json()).items.map((task) => task.title);
+    assert.deepEqual(titles, ["streamed"]);
+  });
+
+  it("past the task quota the API's 409 task-quota-exceeded reaches the browser unchanged", async () => {
+    const carol = new Visitor(stack.baseURL);
+    await carol.signUp("Carol");
+    for (const title of ["one", "two"]) assert.equal((await carol.fetch("/api/tasks", { method: "POST", body: { title } })).status, 201);
+    const third = await carol.fetch("/api/tasks", { method: "POST", body: { title: "three" } });
+    assert.deepEqual(await problemOf(third), { status: 409, kind: "task-quota-exceeded" });
+  });
+
+  it("when the API cannot be reached the handlers answer 502 api-unreachable", async () => {
+    const dave = new Visitor(stack.baseURL);
+    await dave.signUp("Dave");
+    await stack.api.stop();
+    assert.deepEqual(await problemOf(await dave.fetch("/api/tasks")), { status: 502, kind: "api-unreachable" });
+  });
+});

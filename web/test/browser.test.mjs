@@ -6,11 +6,13 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium } from "playwright-core";
-import { Visitor, WEB_DIR, requireTools, startStack } from "./helpers.mjs";
+import { Visitor, WEB_DIR, requireTools, startStack, waitUntil } from "./helpers.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = join(WEB_DIR, "test-results");
 const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
+/** A little more than the time a deleted task can be brought back (components/useUndoableDelete.ts). */
+const UNDO_OVER_MS = 6_000;
 
 requireTools();
 if (!existsSync(CHROMIUM)) {
@@ -70,6 +72,7 @@ for (const mode of ["jwks", "hs256"]) {
       const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
       const page = await context.newPage();
       page.setDefaultTimeout(15_000);
+      await page.clock.install(); // time runs as usual; the undo time after a delete is skipped
       const url = (path) => `${stack.baseURL}${path}`;
 
       // Signed out, the task page redirects to sign in on the server.
@@ -111,6 +114,9 @@ for (const mode of ["jwks", "hs256"]) {
       await list.getByText("Call the bank about the card").waitFor();
       await page.getByRole("button", { name: "Delete “Write the report”" }).click();
       await list.getByText("Write the report").waitFor({ state: "detached" });
+      const deleted = page.waitForResponse((r) => r.request().method() === "DELETE");
+      await page.clock.fastForward(UNDO_OVER_MS);
+      assert.equal((await deleted).status(), 204);
 
       // Reload: the same state, from the API.
       await page.reload();
@@ -171,9 +177,10 @@ for (const mode of ["jwks", "hs256"]) {
       await list.getByText("Buy milk").waitFor();
       assert.equal(await list.getByRole("listitem").count(), 2);
 
-      // Sign out; the task page then redirects to sign in.
+      // Sign out; the sign-in page says so, and the task page then redirects to sign in.
       await page.getByRole("button", { name: "Sign out" }).click();
-      await page.waitForURL(url("/sign-in"));
+      await page.waitForURL(url("/sign-in?notice=signed-out"));
+      await page.getByRole("status").filter({ hasText: "You have signed out." }).waitFor();
       await page.goto(url("/tasks"));
       assert.equal(new URL(page.url()).pathname, "/sign-in");
 
@@ -188,8 +195,152 @@ for (const mode of ["jwks", "hs256"]) {
       // The session ends behind the page's back: the next action sends the user to sign in.
       assert.equal((await page.request.post(url("/api/auth/sign-out"), { headers: { origin: stack.baseURL }, data: {} })).status(), 200);
       await page.getByRole("button", { name: "Done" }).click();
-      await page.waitForURL(url("/sign-in"));
+      await page.waitForURL(url("/sign-in?notice=session-ended"));
+      await page.getByRole("status").filter({ hasText: "Your session has ended" }).waitFor();
       await context.close();
     });
   });
 }
+
+describe("in the browser: what a person sees", () => {
+  let stack, browser;
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+  before(async () => {
+    browser = await launch();
+    stack = await startStack({ apiEnv: { TASK_QUOTA: "3" } });
+    mkdirSync(SHOTS, { recursive: true });
+  });
+  const url = (path) => `${stack.baseURL}${path}`;
+
+  async function newPage(t, viewport = { width: 1100, height: 760 }) {
+    const context = await browser.newContext({ viewport });
+    t.after(() => context.close());
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    return page;
+  }
+
+  async function signUp(page, name, email = `${name.split(" ")[0].toLowerCase()}-${Date.now()}@example.com`) {
+    await page.goto(url("/sign-up"));
+    await page.getByLabel("Name").fill(name);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("correct horse battery");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.waitForURL(url("/tasks"));
+    return email;
+  }
+
+  async function addTask(page, title) {
+    await page.getByLabel("New task").fill(title);
+    await page.getByLabel("New task").press("Enter");
+    await page.waitForFunction(() => !document.querySelector(".new-task button")?.hasAttribute("disabled"));
+  }
+
+  it("a page asked for by the other loopback name sends the browser to the app's own address, where sign-up works", async (t) => {
+    const page = await newPage(t);
+    const other = stack.baseURL.replace("127.0.0.1", "localhost");
+    await page.goto(`${other}/sign-up`);
+    await page.waitForURL(url("/sign-up"));
+    await page.getByLabel("Name").fill("Lin");
+    await page.getByLabel("Email").fill(`lin-${Date.now()}@example.com`);
+    await page.getByLabel("Password").fill("correct horse battery");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.waitForURL(url("/tasks"));
+    await page.getByText("No tasks yet").waitFor();
+  });
+
+  it("delete offers undo: undo keeps the task, no undo deletes it, leaving the page deletes it", async (t) => {
+    const page = await newPage(t);
+    await page.clock.install(); // time runs as usual; the undo time is skipped where it is waited for
+    await signUp(page, "Uma");
+    for (const title of ["Keep me", "Delete me", "Leave me"]) await addTask(page, title);
+    const list = page.getByRole("list");
+    const deletes = [];
+    page.on("request", (r) => r.method() === "DELETE" && deletes.push(r.url()));
+
+    // Undo: the task comes back, and nothing is sent.
+    await page.getByRole("button", { name: "Delete “Keep me”" }).click();
+    await list.getByText("Keep me").waitFor({ state: "detached" });
+    await page.getByRole("status").filter({ hasText: "Deleted “Keep me”." }).waitFor();
+    await page.screenshot({ path: join(SHOTS, "tasks-undo.png") });
+    await page.getByRole("button", { name: "Undo" }).click();
+    await list.getByText("Keep me").waitFor();
+    await page.clock.fastForward(UNDO_OVER_MS);
+    assert.deepEqual(deletes, []);
+
+    // No undo: deleted when the notice goes.
+    await page.getByRole("button", { name: "Delete “Delete me”" }).click();
+    await list.getByText("Delete me").waitFor({ state: "detached" });
+    const deleted = page.waitForResponse((r) => r.request().method() === "DELETE");
+    await page.clock.fastForward(UNDO_OVER_MS);
+    assert.equal((await deleted).status(), 204);
+    await page.getByRole("button", { name: "Undo" }).waitFor({ state: "detached" });
+
+    await page.reload();
+    await list.getByText("Keep me").waitFor();
+    assert.deepEqual(await list.locator(".title").allTextContents(), ["Leave me", "Keep me"]);
+
+    // Leaving the page during the undo time: the deletion is sent as the page goes.
+    const id = (await page.getByRole("checkbox", { name: /Leave me/ }).getAttribute("id")).replace("done-", "");
+    await page.getByRole("button", { name: "Delete “Leave me”" }).click();
+    await list.getByText("Leave me").waitFor({ state: "detached" });
+    await page.goto("about:blank");
+    await waitUntil("the task to be deleted", async () => (await page.request.get(url(`/api/tasks/${id}`))).status() === 404, {
+      timeoutMs: 10_000,
+    });
+  });
+
+  it("past the task limit, the page says so in plain words", async (t) => {
+    const page = await newPage(t);
+    await signUp(page, "Quinn");
+    for (const title of ["One", "Two", "Three"]) await addTask(page, title);
+    await addTask(page, "Four");
+    await page.getByRole("alert").filter({ hasText: "You have reached your task limit. Delete some tasks to add more." }).waitFor();
+    assert.equal(await page.locator(".task").count(), 3);
+    await page.screenshot({ path: join(SHOTS, "tasks-quota.png") });
+  });
+
+  it("on a phone, who is signed in is shown; after signing out, the sign-in page says so", async (t) => {
+    const page = await newPage(t, { width: 390, height: 844 });
+    await signUp(page, "Ada Lovelace");
+    const user = page.locator(".topbar .user");
+    await user.getByText("Ada Lovelace").waitFor();
+    assert.equal(await user.isVisible(), true);
+    const box = await user.boundingBox();
+    assert.ok(box.x >= 0 && box.x + box.width <= 390 && box.width > 40, JSON.stringify(box));
+    assert.equal(await user.evaluate((el) => el.scrollWidth <= el.clientWidth), true, "the name is cut off");
+    await page.screenshot({ path: join(SHOTS, "phone-signed-in.png") });
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("status").filter({ hasText: "You have signed out." }).waitFor();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await page.screenshot({ path: join(SHOTS, "signed-out.png") });
+  });
+
+  it("signing up with an email that has an account does not say so; a short password gets useful words", async (t) => {
+    const first = new Visitor(stack.baseURL);
+    await first.signUp("Sam");
+    const page = await newPage(t);
+    await page.goto(url("/sign-up"));
+    await page.getByLabel("Name").fill("Sam again");
+    await page.getByLabel("Email").fill(first.email);
+    await page.getByLabel("Password").fill("another good password");
+    await page.getByRole("button", { name: "Create account" }).click();
+    const alert = page.locator("#auth-error");
+    await alert.waitFor();
+    const words = await alert.textContent();
+    assert.match(words, /could not be created/);
+    assert.doesNotMatch(words, /exist|already|registered|taken|in use/i);
+    await page.screenshot({ path: join(SHOTS, "sign-up-refused.png") });
+
+    // The browser itself asks for 8 characters; past that check, the server's answer is in words too.
+    await page.getByLabel("Email").fill(`sam-${Date.now()}@example.com`);
+    await page.getByLabel("Password").evaluate((input) => input.removeAttribute("minlength"));
+    await page.getByLabel("Password").fill("short");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await alert.filter({ hasText: "Use a password of at least 8 characters." }).waitFor();
+  });
+});

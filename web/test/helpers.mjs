@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { SignJWT, decodeJwt } from "jose";
 
 export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const REPO_DIR = resolve(WEB_DIR, "..");
+export const REPO_DIR = resolve(WEB_DIR, "..");
 export const API_BINARY = process.env.TASKGATE_LOCAL ?? join(REPO_DIR, "target", "debug", "taskgate-local");
 
 const children = new Set();
@@ -48,7 +48,8 @@ export async function waitUntil(what, check, { timeoutMs = 30_000, intervalMs = 
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
 }
 
-function start(name, command, args, env, cwd) {
+/** A child process with its output kept (the last 20 kB) and a `stop` that ends it. */
+export function startProcess(name, command, args, env, cwd) {
   const child = spawn(command, args, { cwd, env: { ...minimalEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
   let output = "";
@@ -76,7 +77,7 @@ function start(name, command, args, env, cwd) {
 }
 
 /** The parent's environment without anything that would configure the servers by accident. */
-function minimalEnv() {
+export function minimalEnv() {
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (/^(AUTH_|TASKS_TABLE|AWS_|BETTER_AUTH_|API_URL|DATABASE_URL|SQLITE_PATH|JWT_|JWKS_|PORT$)/.test(key)) continue;
@@ -124,7 +125,7 @@ async function startStackOnce({ mode = "jwks", webEnv = {}, apiEnv = {} }) {
   const apiURL = `http://127.0.0.1:${apiPort}`;
   const dataDir = mkdtempSync(join(tmpdir(), "taskgate-web-"));
   const shared = { AUTH_ISSUER: baseURL, AUTH_AUDIENCE: baseURL, ...(mode === "hs256" ? { AUTH_HS256_SECRET: HS256_SECRET } : {}) };
-  const web = start(
+  const web = startProcess(
     "next start",
     process.execPath,
     [join(WEB_DIR, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(webPort), "-H", "127.0.0.1"],
@@ -150,7 +151,7 @@ async function startStackOnce({ mode = "jwks", webEnv = {}, apiEnv = {} }) {
       giveUpIf: web.failIfExited,
     });
     const keys = mode === "jwks" ? { AUTH_JWKS_URL: `${baseURL}/api/auth/jwks` } : {};
-    api = start("taskgate-local", API_BINARY, [], { ...shared, ...keys, PORT: String(apiPort), RUST_LOG: "warn", ...apiEnv });
+    api = startProcess("taskgate-local", API_BINARY, [], { ...shared, ...keys, PORT: String(apiPort), RUST_LOG: "warn", ...apiEnv });
     await waitUntil("taskgate-local to answer", async () => (await fetch(`${apiURL}/api/nobody/tasks`)).status === 401, {
       giveUpIf: api.failIfExited,
     });

@@ -27,7 +27,7 @@ pub struct Claims {
     pub iat: Option<i64>,
 }
 
-/// A JSON object read in one pass that, like [`super::json::from_slice_unique`], refuses a key
+/// A JSON object read in one pass that, like `json::from_slice_unique`, refuses a key
 /// twice at any depth: the claims are most of a token, and a second pass over them most of the
 /// cost of verifying an HMAC one.
 impl<'de> Deserialize<'de> for Claims {
@@ -91,7 +91,7 @@ fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
 }
 
 /// `aud` may be a string or an array of strings (RFC 7519 4.1.3).
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Audience {

@@ -18,7 +18,6 @@ use url::Url;
 use super::AuthError;
 use super::keys::KeySet;
 use super::refresh::{Fetched, KeyFetcher};
-use crate::config::loggable_url;
 
 /// Longest a fetch may take.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -110,6 +109,16 @@ fn max_age(headers: &HeaderMap) -> Option<Duration> {
     cache_control.max_age()
 }
 
+/// The URL as logs show it: scheme, host, port and path; never user info or a query.
+fn loggable_url(url: &Url) -> String {
+    format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port().map(|p| format!(":{p}")).unwrap_or_default()
+    ) + url.path()
+}
+
 #[async_trait]
 impl KeyFetcher for JwksUrl {
     async fn fetch(&self) -> Result<Fetched, Box<dyn std::error::Error + Send + Sync>> {
@@ -191,6 +200,15 @@ mod tests {
         let started = std::time::Instant::now();
         assert!(matches!(silent.fetch_jwks().await, Err(JwksError::Timeout)));
         assert!(started.elapsed() < FETCH_TIMEOUT * 2);
+    }
+
+    #[test]
+    fn logs_show_the_url_without_query() {
+        let url = Url::parse("https://auth.example.com:8443/api/auth/jwks?key=x").unwrap();
+        assert_eq!(
+            loggable_url(&url),
+            "https://auth.example.com:8443/api/auth/jwks"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self as aws, ParsedPublicKey, RsaPublicKeyComponents};
-use base64_simd::{AsOut, URL_SAFE_NO_PAD};
+use base64_simd::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::Jwk;
 use serde::Deserialize;
@@ -11,12 +11,14 @@ use serde_json::{Map, Value};
 
 use super::json::from_slice_unique;
 
+/// The keys a JWKS may hold, as errors name them: each binds one algorithm.
+const ACCEPTED_KEYS: &str = "Ed25519 (EdDSA), P-256 (ES256), P-384 (ES384), or RSA \
+     (RS256, or RS384, RS512, PS256, PS384, PS512 by the key's alg)";
+
 /// Fewest bits an RSA modulus may have.
 const MIN_RSA_BITS: usize = 2048;
 /// Most bits an RSA modulus may have; larger keys only cost verification time.
 const MAX_RSA_BITS: usize = 8192;
-/// Longest signature any accepted key makes: RSA-8192's.
-const MAX_SIGNATURE_BYTES: usize = MAX_RSA_BITS / 8;
 
 /// The encodings of Ed25519's small-order points (including non-canonical ones): a public key
 /// equal to one of these lets anyone forge signatures that verify.
@@ -40,19 +42,12 @@ enum PreparedKey {
 impl VerificationKey {
     /// Whether `signature` (base64url) is this key's signature of `message`.
     pub fn verifies(&self, message: &[u8], signature: &str) -> bool {
-        let mut buffer = [0; MAX_SIGNATURE_BYTES];
-        let signature = signature.as_bytes();
-        let Some(signature) = URL_SAFE_NO_PAD
-            .decoded_length(signature)
-            .ok()
-            .and_then(|length| buffer.get_mut(..length))
-            .and_then(|out| URL_SAFE_NO_PAD.decode(signature, out.as_out()).ok())
-        else {
+        let Ok(signature) = URL_SAFE_NO_PAD.decode_to_vec(signature) else {
             return false;
         };
         match &self.key {
-            PreparedKey::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
-            PreparedKey::Public(key) => key.verify_sig(message, signature).is_ok(),
+            PreparedKey::Hmac(key) => hmac::verify(key, message, &signature).is_ok(),
+            PreparedKey::Public(key) => key.verify_sig(message, &signature).is_ok(),
         }
     }
 }
@@ -109,7 +104,7 @@ impl KeySet {
         }
         if keys.is_empty() {
             return Err(format!(
-                "no usable signing key (EdDSA, ES256, RS256 or PS256) in the JWKS{}{}",
+                "no usable signing key in the JWKS (accepted: {ACCEPTED_KEYS}){}{}",
                 if skipped.is_empty() { "" } else { ": " },
                 skipped.join("; ")
             ));
@@ -160,8 +155,9 @@ fn signing_key(value: Value) -> Result<VerificationKey, String> {
         (Some("EC"), Some("P-384")) => check_ec(fields, 48).map(|_| Algorithm::ES384)?,
         (Some("EC"), Some("P-521")) => {
             return Err(
-                "ES512 (P-521) is not supported: jsonwebtoken has no ES512 (Keats/jsonwebtoken#250); \
-                 configure Better Auth's jwt plugin with EdDSA, ES256, RS256 or PS256"
+                "ES512 (P-521) is not supported: jsonwebtoken, which reads the token's alg, has \
+                 no ES512 (Keats/jsonwebtoken#250); configure Better Auth's jwt plugin with \
+                 EdDSA, ES256, RS256 or PS256"
                     .into(),
             );
         }
@@ -368,6 +364,11 @@ mod tests {
             panic!("a JWKS with only an ES512 key has no usable key");
         };
         assert!(error.contains("key k: ES512"), "{error}");
+        for accepted in [
+            "EdDSA", "ES256", "ES384", "RS256", "RS512", "PS256", "PS512",
+        ] {
+            assert!(error.contains(accepted), "{accepted}: {error}");
+        }
         assert!(KeySet::from_jwks(b"[]").is_err());
         assert!(KeySet::from_jwks(br#"{"keys":[],"keys":[]}"#).is_err());
     }

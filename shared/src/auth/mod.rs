@@ -1,12 +1,14 @@
 //! Who is calling: Bearer extraction, JWT verification against the configured keys, and the
 //! claims every token must carry. The algorithm always comes from the key, never the token.
+//! How it is configured (`config.rs`, `refresh.rs`) is named through [`crate::config`].
 
 mod bearer;
 mod claims;
+pub(crate) mod config;
 mod json;
 mod jwks;
 mod keys;
-mod refresh;
+pub(crate) mod refresh;
 mod secret;
 mod token;
 
@@ -16,7 +18,8 @@ use aws_config::SdkConfig;
 
 pub use claims::Claims;
 
-use crate::config::{AuthConfig, ConfigError, KeySource};
+use crate::config::ConfigError;
+use config::{AuthConfig, KeySource};
 use jwks::JwksUrl;
 use keys::KeySet;
 use refresh::RefreshingKeys;
@@ -171,8 +174,9 @@ impl Authenticator {
     }
 
     /// The header, key and signature checks of [`Authenticator::verify`], without the claims:
-    /// for conformance suites whose payloads are not claims. Requests go through `verify`.
-    #[doc(hidden)]
+    /// for conformance suites whose payloads are not claims (feature `conformance`). Requests
+    /// go through `verify`.
+    #[cfg(feature = "conformance")]
     pub async fn verify_signature_only(
         &self,
         authorization: Option<&[u8]>,
@@ -229,8 +233,8 @@ fn inline_jwks(json: &str) -> Result<KeySet, ConfigError> {
 
 /// Whether `signature` (base64url) is a signature of the raw `message` by the one key of
 /// `jwks`, loaded and filtered exactly as the API loads keys: for conformance suites over raw
-/// messages. Requests go through [`Authenticator::verify`].
-#[doc(hidden)]
+/// messages (feature `conformance`). Requests go through [`Authenticator::verify`].
+#[cfg(feature = "conformance")]
 pub fn jwks_key_verifies(jwks: &str, message: &[u8], signature: &str) -> Result<bool, String> {
     let keys = KeySet::from_jwks(jwks.as_bytes())?;
     match keys.candidates(None).collect::<Vec<_>>().as_slice() {

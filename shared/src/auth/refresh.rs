@@ -10,7 +10,51 @@ use async_trait::async_trait;
 
 use super::AuthError;
 use super::keys::KeySet;
-use crate::config::RefreshPolicy;
+
+/// How long keys fetched from a remote source are trusted, and how often they may be fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshPolicy {
+    /// How long fetched keys are trusted when the source says nothing (`Cache-Control`).
+    pub max_age: Duration,
+    /// The shortest and longest `Cache-Control: max-age` honoured; others are clamped.
+    pub min_max_age: Duration,
+    pub max_max_age: Duration,
+    /// Shortest time between two fetches that a failed fetch, an unknown `kid` or an unknown
+    /// signature causes; concurrent requests share one fetch.
+    pub cooldown: Duration,
+    /// How long the last good keys keep verifying past their max age while every refresh
+    /// fails; past it, requests are 503.
+    pub stale_for: Duration,
+}
+
+impl RefreshPolicy {
+    /// A JWKS: 10 minutes unless `Cache-Control: max-age` says otherwise (1 minute to 1 hour),
+    /// refreshed at most every 30 s, last good keys kept at most 1 hour past their max age.
+    pub const JWKS: Self = Self {
+        max_age: Duration::from_secs(10 * 60),
+        min_max_age: Duration::from_secs(60),
+        max_max_age: Duration::from_secs(60 * 60),
+        cooldown: Duration::from_secs(30),
+        stale_for: Duration::from_secs(60 * 60),
+    };
+
+    /// A Secrets Manager secret: re-read every 5 minutes, and at most every 30 s when a token's
+    /// signature matches no secret; last good secrets kept at most 1 hour past that.
+    pub const SECRET: Self = Self {
+        max_age: Duration::from_secs(5 * 60),
+        min_max_age: Duration::from_secs(5 * 60),
+        max_max_age: Duration::from_secs(5 * 60),
+        cooldown: Duration::from_secs(30),
+        stale_for: Duration::from_secs(60 * 60),
+    };
+
+    /// How long keys are trusted, given the max age their source asked for.
+    pub fn trusted_for(&self, requested: Option<Duration>) -> Duration {
+        requested.map_or(self.max_age, |age| {
+            age.clamp(self.min_max_age, self.max_max_age)
+        })
+    }
+}
 
 /// What one fetch brings: the keys and, if the source says, how long to trust them.
 pub struct Fetched {
@@ -158,5 +202,23 @@ impl RefreshingKeys {
                 Err(reason)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_requested_max_age_is_clamped() {
+        let policy = RefreshPolicy::JWKS;
+        assert_eq!(policy.trusted_for(None), policy.max_age);
+        assert_eq!(policy.trusted_for(Some(Duration::ZERO)), policy.min_max_age);
+        assert_eq!(
+            policy.trusted_for(Some(Duration::from_secs(86_400))),
+            policy.max_max_age
+        );
+        let five = Duration::from_secs(300);
+        assert_eq!(policy.trusted_for(Some(five)), five);
     }
 }

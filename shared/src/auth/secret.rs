@@ -6,9 +6,10 @@ use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 
 use super::AuthError;
+use super::config::hs256_secret;
 use super::keys::KeySet;
 use super::refresh::{Fetched, KeyFetcher};
-use crate::config::{ConfigError, hs256_secret};
+use crate::config::ConfigError;
 
 /// The stage that signs and verifies.
 const CURRENT: &str = "AWSCURRENT";

@@ -18,7 +18,7 @@ use trust::AMAZON_ROOTS;
 /// The standard environment (region, credentials, `AWS_ENDPOINT_URL_<SERVICE>`), standard
 /// retries with short backoff, timeouts well inside a Lambda function's (1 s to connect, 2 s
 /// per attempt, 3 s per call with its retries), and HTTPS trusting the Amazon roots only
-/// ([`trust`]).
+/// (`aws/trust.rs`).
 pub fn sdk_config_loader() -> ConfigLoader {
     with_roots(AMAZON_ROOTS)
 }

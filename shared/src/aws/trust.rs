@@ -73,7 +73,7 @@ mod tests {
 
     #[test]
     fn the_built_in_roots_are_amazons_as_mozilla_ships_them() {
-        let built_in: Vec<CertificateDer> = CertificateDer::pem_slice_iter(AMAZON_ROOTS)
+        let built_in: Vec<CertificateDer<'_>> = CertificateDer::pem_slice_iter(AMAZON_ROOTS)
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(built_in.len(), 5);

@@ -65,6 +65,15 @@ impl Problem {
         .with_header(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS))
     }
 
+    /// 500: something on our side failed; the detail never says what (the log does).
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the request could not be completed",
+        )
+    }
+
     pub fn forbidden() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
@@ -183,11 +192,7 @@ impl From<StoreError> for Problem {
             ),
             StoreError::Internal(message) => {
                 tracing::error!(error = %message, "task store failure");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the request could not be completed",
-                )
+                Self::internal()
             }
         }
     }

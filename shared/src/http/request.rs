@@ -5,7 +5,7 @@ use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{CONTENT_TYPE, HeaderName, IF_MATCH};
 use lambda_http::{Body, Request, RequestExt};
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::Problem;
 use crate::tasks::{Cursor, ListQuery, PageLimit};
@@ -17,9 +17,8 @@ pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 /// The `Idempotency-Key` header's name, parsed once.
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
-/// The body as JSON `T` (which may borrow from it): `Content-Type` must be JSON, the body at
-/// most 16 KiB of UTF-8.
-pub fn json_body<'a, T: Deserialize<'a>>(request: &'a Request) -> Result<T, Problem> {
+/// The body as JSON `T`: `Content-Type` must be JSON, the body at most 16 KiB of UTF-8.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)
@@ -32,11 +31,10 @@ pub fn json_body<'a, T: Deserialize<'a>>(request: &'a Request) -> Result<T, Prob
             "send the body as Content-Type: application/json",
         ));
     }
-    // A text body is a `String` already: only a binary one is checked as UTF-8 (below).
-    let (bytes, text): (&[u8], Option<&str>) = match request.body() {
-        Body::Text(text) => (text.as_bytes(), Some(text)),
-        Body::Binary(bytes) => (bytes, None),
-        _ => (b"", Some("")),
+    let bytes: &[u8] = match request.body() {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => b"",
     };
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Problem::new(
@@ -54,20 +52,14 @@ pub fn json_body<'a, T: Deserialize<'a>>(request: &'a Request) -> Result<T, Prob
             "the body is empty; send a JSON object",
         ));
     }
-    let text = match text {
-        Some(text) => text,
-        None => std::str::from_utf8(bytes)
-            .map_err(|_| Problem::bad_request("invalid-body", "the body is not valid UTF-8"))?,
-    };
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Problem::bad_request("invalid-body", "the body is not valid UTF-8"))?;
     serde_json::from_str(text)
         .map_err(|e| Problem::bad_request("invalid-body", format!("the body is not valid: {e}")))
 }
 
 /// `application/json` or any `+json` type, with or without parameters.
 fn is_json(content_type: &str) -> bool {
-    if content_type == "application/json" {
-        return true; // as nearly every client sends it
-    }
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     media_type.eq_ignore_ascii_case("application/json")
         || media_type.split_once('/').is_some_and(|(kind, sub)| {

@@ -1,13 +1,13 @@
 //! JSON responses, and the headers every response carries.
 
-use std::sync::LazyLock;
-
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{
     CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, LOCATION, X_CONTENT_TYPE_OPTIONS,
 };
 use lambda_http::{Body, Response};
+use serde::Serialize;
 
+use super::Problem;
 use crate::tasks::{Page, Task};
 
 /// The headers every response carries, success or problem: private data is never kept by a
@@ -17,25 +17,26 @@ pub fn add_standard_headers(headers: &mut HeaderMap) {
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
 }
 
-/// The headers of every JSON response, built once: a copy costs less than inserting them.
-static JSON_HEADERS: LazyLock<HeaderMap> = LazyLock::new(|| {
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    add_standard_headers(&mut headers);
-    headers
-});
-
-/// `json` as `application/json` with `status`.
-fn json(status: StatusCode, json: String) -> Response<Body> {
+/// `body` as `application/json` with `status`.
+fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    let json = match serde_json::to_string(body) {
+        Ok(json) => json,
+        Err(error) => {
+            tracing::error!(error = %error, "a response body did not serialise");
+            return Problem::internal().into_response();
+        }
+    };
     let mut response = Response::new(Body::Text(json));
     *response.status_mut() = status;
-    *response.headers_mut() = JSON_HEADERS.clone();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    add_standard_headers(headers);
     response
 }
 
 /// A task with its `ETag`.
 pub fn task(status: StatusCode, task: &Task) -> Response<Body> {
-    let mut response = json(status, task.to_json());
+    let mut response = json(status, task);
     if let Ok(etag) = HeaderValue::try_from(task.etag()) {
         response.headers_mut().insert(ETAG, etag);
     }
@@ -44,22 +45,14 @@ pub fn task(status: StatusCode, task: &Task) -> Response<Body> {
 
 /// 200 with a page of tasks.
 pub fn page(page: &Page) -> Response<Body> {
-    json(StatusCode::OK, page.to_json())
+    json(StatusCode::OK, page)
 }
 
 /// 201 for a new task, with its `ETag` and its `Location` under `base` (a named stage's
 /// prefix, e.g. `/prod`, or empty).
 pub fn created(task: &Task, base: &str) -> Response<Body> {
     let mut response = self::task(StatusCode::CREATED, task);
-    let mut id = [0; ulid::ULID_LEN];
-    let location = [
-        base,
-        "/api/",
-        &task.user_id,
-        "/tasks/",
-        task.id.as_str(&mut id),
-    ]
-    .concat();
+    let location = format!("{base}/api/{}/tasks/{}", task.user_id, task.id);
     if let Ok(location) = HeaderValue::try_from(location) {
         response.headers_mut().insert(LOCATION, location);
     }

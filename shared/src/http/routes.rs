@@ -103,19 +103,12 @@ pub fn match_route(method: &Method, path: &str) -> RouteMatch {
 
 /// Splits `/api/{user_id}/tasks[/{task_id}[/complete]]` into its template and parameters.
 fn parse_path(path: &str) -> Option<(&'static str, PathParams)> {
-    // Six reads tell every route from a longer path, without collecting the segments.
-    let mut segments = path.strip_prefix('/')?.split('/');
-    let (template, user_id, task_id) = match std::array::from_fn::<_, 6, _>(|_| segments.next()) {
-        [Some("api"), Some(user), Some("tasks"), None, ..] => (COLLECTION, user, None),
-        [Some("api"), Some(user), Some("tasks"), Some(task), None, _] => (ITEM, user, Some(task)),
-        [
-            Some("api"),
-            Some(user),
-            Some("tasks"),
-            Some(task),
-            Some("complete"),
-            None,
-        ] => (COMPLETE, user, Some(task)),
+    // Six segments at most: a longer path matches no route either way.
+    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').take(6).collect();
+    let (template, user_id, task_id) = match segments.as_slice() {
+        ["api", user, "tasks"] => (COLLECTION, *user, None),
+        ["api", user, "tasks", task] => (ITEM, *user, Some(*task)),
+        ["api", user, "tasks", task, "complete"] => (COMPLETE, *user, Some(*task)),
         _ => return None,
     };
     if user_id.is_empty() || task_id.is_some_and(str::is_empty) {

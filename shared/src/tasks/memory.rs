@@ -38,10 +38,8 @@ impl Default for MemoryStore {
 
 #[derive(Default)]
 struct State {
-    /// Each user's tasks by id, each task in a box of its own: B-tree nodes of boxes are small
-    /// allocations (under 400 bytes), where nodes of tasks are 1.6 KB, and each allocation that
-    /// large makes glibc's allocator consolidate its free lists first.
-    tasks: HashMap<String, BTreeMap<TaskId, Box<Task>>>,
+    /// Each user's tasks by id.
+    tasks: HashMap<String, BTreeMap<TaskId, Task>>,
     /// How many tasks `tasks` holds.
     task_count: usize,
     /// (user id, idempotency key) -> the task as first created, honoured for
@@ -78,28 +76,17 @@ impl State {
         Ok(())
     }
 
-    /// Keeps a new task under its user, unless the user has `quota` tasks already. The user's
-    /// tasks are found with one lookup, and the user id copied only for a user's first task.
+    /// Keeps a new task under its user, unless the user has `quota` tasks already.
     fn insert(&mut self, task: Task, quota: u64) -> Result<(), StoreError> {
-        let held = self.tasks.get_mut(&task.user_id);
-        if held.as_ref().map_or(0, |tasks| tasks.len() as u64) >= quota {
+        let held = self.tasks.get(&task.user_id).map_or(0, BTreeMap::len);
+        if held as u64 >= quota {
             return Err(StoreError::QuotaExceeded);
         }
-        match held {
-            Some(tasks) => match tasks.entry(task.id) {
-                Entry::Vacant(slot) => {
-                    slot.insert(Box::new(task));
-                }
-                Entry::Occupied(_) => {
-                    return Err(StoreError::Internal("task id already exists".into()));
-                }
-            },
-            None => {
-                let user = task.user_id.clone();
-                self.tasks
-                    .insert(user, BTreeMap::from([(task.id, Box::new(task))]));
-            }
-        }
+        let tasks = self.tasks.entry(task.user_id.clone()).or_default();
+        let Entry::Vacant(slot) = tasks.entry(task.id) else {
+            return Err(StoreError::Internal("task id already exists".into()));
+        };
+        slot.insert(task);
         self.task_count += 1;
         Ok(())
     }
@@ -175,11 +162,7 @@ impl TaskStore for MemoryStore {
         let mut matching = newest_first
             .filter(|task| query.after.is_none_or(|Cursor(after)| task.id < after))
             .filter(|task| query.status.admits(task.completed));
-        let items: Vec<Task> = matching
-            .by_ref()
-            .take(query.limit.get())
-            .map(|task| Task::clone(task))
-            .collect();
+        let items: Vec<Task> = matching.by_ref().take(query.limit.get()).cloned().collect();
         let more = matching.next().is_some();
         let next_cursor = more.then(|| Cursor(items[items.len() - 1].id));
         Ok(Page { items, next_cursor })
@@ -248,7 +231,7 @@ mod tests {
     use crate::tasks::{NewTask, TaskTitle};
 
     fn task(store_time: DateTime<Utc>) -> Task {
-        let ids = std::sync::Mutex::new(ulid::Generator::new());
+        let ids = Mutex::new(ulid::Generator::new());
         let new = NewTask {
             title: TaskTitle::parse("once").unwrap(),
             description: None,

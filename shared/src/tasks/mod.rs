@@ -1,7 +1,6 @@
 //! Tasks: the model and its validation, and where tasks are kept ([`TaskStore`]).
 
 pub mod dynamodb;
-mod json;
 pub mod memory;
 mod model;
 mod store;

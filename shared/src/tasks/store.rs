@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use super::{Cursor, StatusFilter, Task, TaskChanges, TaskId};
 
@@ -68,8 +69,9 @@ pub struct ListQuery {
     pub after: Option<Cursor>,
 }
 
-/// Up to `limit` tasks, newest first, and where the next page starts if there may be one.
-#[derive(Debug, Clone)]
+/// Up to `limit` tasks, newest first, and where the next page starts if there may be one. Its
+/// `Serialize` is the list route's JSON: `{"items": [...], "next_cursor": "..." | null}`.
+#[derive(Debug, Clone, Serialize)]
 pub struct Page {
     pub items: Vec<Task>,
     pub next_cursor: Option<Cursor>,
@@ -119,4 +121,48 @@ pub trait TaskStore: Send + Sync {
         expected_version: Option<u64>,
         now: DateTime<Utc>,
     ) -> Result<Task, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::tasks::{NewTask, TaskTitle};
+
+    #[test]
+    fn a_page_is_sent_as_items_then_the_encoded_next_cursor() {
+        let empty = Page {
+            items: Vec::new(),
+            next_cursor: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&empty).unwrap(),
+            r#"{"items":[],"next_cursor":null}"#
+        );
+        let new = NewTask {
+            title: TaskTitle::parse("Buy milk").unwrap(),
+            description: None,
+        };
+        let time = DateTime::from_timestamp_millis(1_796_037_021_450).unwrap();
+        let task = Task::new(
+            "01KB5W7T3E6S9X0N8F2Q4R7M1C".parse().unwrap(),
+            "u1",
+            new,
+            time,
+        );
+        let cursor = Cursor(task.id);
+        let page = Page {
+            items: vec![task.clone()],
+            next_cursor: Some(cursor),
+        };
+        assert_eq!(
+            serde_json::to_string(&page).unwrap(),
+            format!(
+                r#"{{"items":[{}],"next_cursor":"{}"}}"#,
+                serde_json::to_string(&task).unwrap(),
+                cursor.encode()
+            )
+        );
+    }
 }

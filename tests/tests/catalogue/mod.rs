@@ -138,7 +138,7 @@ impl Target {
     async fn verify(&self, authorization: &str) -> Result<Claims, AuthError> {
         self.app
             .app
-            .authenticator
+            .authenticator()
             .verify(Some(authorization.as_bytes()))
             .await
     }
@@ -757,7 +757,7 @@ pub async fn item_12_duplicates_and_encoding() {
             ("padded signature", format!("{h}.{p}.{s}=")),
             ("standard alphabet +", format!("{h}.{p}.+{}", &s[1..])),
             ("standard alphabet /", format!("{h}.{p}/.{s}")),
-            ("whitespace", format!("{h}.{p}.{} ", s)),
+            ("whitespace", format!("{h}.{p}.{s} ")),
         ] {
             let response = target.send(Some(&format!("Bearer {bad}"))).await;
             assert_eq!(response.status, 401, "{mode:?}: {what}");

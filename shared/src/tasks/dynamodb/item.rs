@@ -193,6 +193,8 @@ mod tests {
     use super::*;
     use crate::tasks::NewTask;
 
+    const ID: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+
     fn task(description: Option<&str>) -> Task {
         let new = NewTask {
             title: TaskTitle::parse("Buy milk").unwrap(),
@@ -201,39 +203,111 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-11-29T09:00:00.123Z")
             .unwrap()
             .with_timezone(&Utc);
-        let id = "01ARZ3NDEKTSV4RRFFQ69G5FAV".parse().unwrap();
-        Task::new(id, "u1", new, now)
+        Task::new(ID.parse().unwrap(), "u1", new, now)
+    }
+
+    /// A task completed and changed since it was made.
+    fn changed_task() -> Task {
+        let mut task = task(Some("two\nlines"));
+        task.completed = true;
+        task.updated_at = task.created_at + chrono::Duration::milliseconds(86_400_456);
+        task.version = 7;
+        task
+    }
+
+    /// The error reading `item` as a task, which must name `attribute`.
+    fn refusal(item: &Item, attribute: &str) {
+        match task_from_item(item) {
+            Err(StoreError::Internal(message)) => {
+                assert!(message.contains(attribute), "{attribute}: {message}");
+            }
+            other => panic!("{attribute}: {other:?}"),
+        }
     }
 
     #[test]
     fn tasks_round_trip_through_items() {
-        for task in [task(None), task(Some("two\nlines"))] {
+        for task in [task(None), task(Some("two\nlines")), changed_task()] {
             assert_eq!(task_from_item(&task_item(&task)).unwrap(), task);
         }
     }
 
     #[test]
+    fn a_task_item_holds_its_keys_and_fields_as_typed_attributes() {
+        let item = task_item(&changed_task());
+        assert_eq!(item[USER_ID], s("u1"));
+        assert_eq!(item[TASK_ID], s(ID));
+        assert_eq!(item["title"], s("Buy milk"));
+        assert_eq!(item["description"], s("two\nlines"));
+        assert_eq!(item["completed"], AttributeValue::Bool(true));
+        assert_eq!(item["created_at"], s("2026-11-29T09:00:00.123Z"));
+        assert_eq!(item["updated_at"], s("2026-11-30T09:00:00.579Z"));
+        assert_eq!(item["version"], n(7));
+        assert_eq!(item[STATUS_TASK], s(&format!("completed#{ID}")));
+        assert_eq!(item.len(), 9);
+        let without = task_item(&task(None));
+        assert!(
+            !without.contains_key("description"),
+            "no description, no attribute"
+        );
+    }
+
+    #[test]
     fn records_hold_the_first_task_and_expire() {
-        let task = task(Some("d"));
+        let task = changed_task();
         let expires = task.created_at + chrono::Duration::hours(24);
         let record = record_item(&task, "key-1", expires);
         assert_eq!(task_from_record(&record).unwrap(), task);
-        assert!(string(&record, TASK_ID).unwrap().starts_with('#'));
+        assert_eq!(record[USER_ID], s("u1"));
+        assert_eq!(record[TASK_ID], s("#idempotency#key-1"));
+        assert_eq!(record[CREATED_TASK], s(ID));
+        assert_eq!(record[EXPIRES_AT], n(expires.timestamp()));
+        assert_eq!(record_key("u1", "key-1"), task_key_of(&record));
         assert!(
             !record.contains_key(STATUS_TASK),
             "records stay out of the status index"
         );
+        assert!(
+            task_from_item(&record).is_err(),
+            "a record is never read as a task"
+        );
         assert!(!record_expired(&record, task.created_at));
+        assert!(!record_expired(
+            &record,
+            expires - chrono::Duration::seconds(1)
+        ));
         assert!(record_expired(&record, expires));
+    }
+
+    /// The key attributes of `item`.
+    fn task_key_of(item: &Item) -> Item {
+        [USER_ID, TASK_ID]
+            .map(|name| (name.to_string(), item[name].clone()))
+            .into()
     }
 
     #[test]
     fn tasks_carry_their_state_and_id_in_the_index_key() {
         let mut task = task(None);
-        let id = task.id.to_string();
-        assert_eq!(task_item(&task)[STATUS_TASK], s(&format!("pending#{id}")));
+        assert_eq!(task_item(&task)[STATUS_TASK], s(&format!("pending#{ID}")));
         task.completed = true;
-        assert_eq!(task_item(&task)[STATUS_TASK], s(&format!("completed#{id}")));
+        assert_eq!(task_item(&task)[STATUS_TASK], s(&format!("completed#{ID}")));
+        assert!(format!("pending#{ID}").starts_with(status_prefix(false)));
+        assert!(format!("completed#{ID}").starts_with(status_prefix(true)));
+        let start = index_start_key("u1", true, task.id);
+        assert_eq!(start.len(), 3);
+        assert_eq!(start[USER_ID], s("u1"));
+        assert_eq!(start[TASK_ID], s(ID));
+        assert_eq!(start[STATUS_TASK], s(&format!("completed#{ID}")));
+    }
+
+    #[test]
+    fn the_counter_is_one_item_per_user() {
+        let key = counter_key("u1");
+        assert_eq!(key.len(), 2);
+        assert_eq!(key[USER_ID], s("u1"));
+        assert_eq!(key[TASK_ID], s("#count"));
+        assert_ne!(counter_key("u1"), counter_key("u2"));
     }
 
     #[test]
@@ -246,16 +320,63 @@ mod tests {
     }
 
     #[test]
-    fn corrupt_items_are_internal_errors() {
-        let mut item = task_item(&task(None));
-        item.insert("version".into(), s("one"));
+    fn an_item_missing_an_attribute_is_refused_by_name() {
+        for attribute in [
+            USER_ID,
+            TASK_ID,
+            "title",
+            "completed",
+            "created_at",
+            "updated_at",
+            "version",
+        ] {
+            let mut item = task_item(&task(None));
+            item.remove(attribute);
+            refusal(&item, attribute);
+        }
+    }
+
+    #[test]
+    fn an_attribute_of_the_wrong_type_is_refused() {
+        for (attribute, value) in [
+            (USER_ID, n(1)),
+            (TASK_ID, n(1)),
+            ("title", AttributeValue::Bool(true)),
+            ("description", n(1)),
+            ("completed", s("true")),
+            ("created_at", n(1_796_000_000)),
+            ("version", s("7")),
+        ] {
+            let mut item = task_item(&task(Some("d")));
+            item.insert(attribute.into(), value);
+            refusal(&item, attribute);
+        }
+    }
+
+    #[test]
+    fn bad_ids_times_numbers_and_fields_are_refused() {
+        for (attribute, value) in [
+            (TASK_ID, s("not-a-ulid")),
+            (TASK_ID, s(&ID.to_lowercase())),
+            ("created_at", s("yesterday")),
+            ("updated_at", s("2026-11-29T09:00:00")),
+            ("version", n("one")),
+            ("version", n(-1)),
+            ("version", n(1.5)),
+        ] {
+            let mut item = task_item(&task(None));
+            item.insert(attribute.into(), value);
+            refusal(&item, attribute);
+        }
+        for (attribute, value) in [("title", s("   ")), ("description", s(&"x".repeat(2001)))] {
+            let mut item = task_item(&task(None));
+            item.insert(attribute.into(), value);
+            refusal(&item, "invalid");
+        }
+        let mut record = record_item(&task(None), "k", Utc::now());
+        record.insert(CREATED_TASK.into(), s("not-a-ulid"));
         assert!(matches!(
-            task_from_item(&item),
-            Err(StoreError::Internal(_))
-        ));
-        item.remove("title");
-        assert!(matches!(
-            task_from_item(&item),
+            task_from_record(&record),
             Err(StoreError::Internal(_))
         ));
     }

@@ -63,7 +63,7 @@ const NAMES: [(&str, &str); 10] = [
     ("#task_count", TASK_COUNT),
 ];
 
-pub use tenant::{TenantClients, USER_TAG, item_actions};
+pub use tenant::{TenantClients, USER_TAG};
 
 /// Tasks in a DynamoDB table.
 pub struct DynamoDbStore {
@@ -111,7 +111,7 @@ impl DynamoDbStore {
     /// Waits until the cold-start call has opened the connection (or given up): the first
     /// request waits for it, so that it reuses that connection rather than opening another.
     pub async fn primed(&self) {
-        self.primed.clone().await
+        self.primed.clone().await;
     }
 
     /// The store, allowing each user at most `quota` tasks.
@@ -163,7 +163,8 @@ impl DynamoDbStore {
 
     /// Creates the task, counted against the quota, and with an idempotency key its record,
     /// in one transaction. When the record exists (or a concurrent create holds it), the first
-    /// result is read back; a replay is never refused for the quota.
+    /// result is read back; a replay is never refused for the quota. A transaction lost to a
+    /// concurrent one on the same record or counter is tried again, with backoff.
     async fn create_counted(
         &self,
         client: &Client,
@@ -173,87 +174,100 @@ impl DynamoDbStore {
         let stored = task_from_item(&task_item(task))?;
         let mut backoff = Backoff::new(MAX_TRANSACTION_ATTEMPTS);
         loop {
-            let now = Utc::now();
-            let mut request = client.transact_write_items().transact_items(
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&self.table)
-                            .set_item(Some(task_item(task)))
-                            .condition_expression("attribute_not_exists(#task_id)")
-                            .expression_attribute_names("#task_id", TASK_ID)
-                            .build()
-                            .map_err(internal)?,
-                    )
-                    .build(),
-            );
-            if let Some(key) = key {
-                let record = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(record_item(task, key, now + IDEMPOTENCY_WINDOW)))
-                    .condition_expression("attribute_not_exists(#task_id) OR #expires_at <= :now")
-                    .expression_attribute_names("#task_id", TASK_ID)
-                    .expression_attribute_names("#expires_at", EXPIRES_AT)
-                    .expression_attribute_values(":now", n(now.timestamp()))
-                    .build()
-                    .map_err(internal)?;
-                request = request.transact_items(TransactWriteItem::builder().put(record).build());
-            }
-            let count = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(counter_key(&task.user_id)))
-                .update_expression("SET #task_count = if_not_exists(#task_count, :zero) + :one")
-                .condition_expression("attribute_not_exists(#task_count) OR #task_count < :quota")
-                .expression_attribute_names("#task_count", TASK_COUNT)
-                .expression_attribute_values(":zero", n(0))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":quota", n(self.quota))
-                .build()
-                .map_err(internal)?;
-            request = request.transact_items(TransactWriteItem::builder().update(count).build());
-            let reasons = match request.send().await {
+            let sent = client
+                .transact_write_items()
+                .set_transact_items(Some(self.create_items(task, key, Utc::now())?))
+                .send()
+                .await;
+            let cancelled = match sent {
                 Ok(_) => {
                     return Ok(Created {
                         task: stored,
                         replayed: false,
                     });
                 }
-                Err(error) => cancellation_codes(error)?,
+                Err(error) => CreateCancelled::read(&cancellation_codes(error)?, key.is_some())?,
             };
-            // The items in order: the task, the record (with a key), the counter.
-            let (Some(&task_code), Some(&count_code)) = (reasons.first(), reasons.last()) else {
-                return Err(internal("create transaction cancelled without reasons"));
-            };
-            if task_code == Code::Failed {
-                return Err(id_taken());
-            }
-            let count_failed = count_code == Code::Failed;
-            let record_contended =
-                key.is_some() && reasons.get(1).is_some_and(|code| *code != Code::None);
             if let Some(key) = key
-                && (record_contended || count_failed)
+                && (cancelled.record_held || cancelled.over_quota)
+                && let Some(first) = self.replay(client, task, key).await?
             {
-                let record = self.read(client, record_key(&task.user_id, key)).await?;
-                if let Some(record) = record.filter(|r| !record_expired(r, Utc::now())) {
-                    let first = task_from_record(&record)?;
-                    if first.title != task.title || first.description != task.description {
-                        return Err(StoreError::IdempotencyConflict);
-                    }
-                    return Ok(Created {
-                        task: first,
-                        replayed: true,
-                    });
-                }
+                return Ok(first);
             }
-            if count_failed {
+            if cancelled.over_quota {
                 return Err(StoreError::QuotaExceeded);
             }
-            // Lost to a concurrent transaction on the same record or counter: try again.
             if !backoff.retry().await {
                 tracing::warn!("create still contended after {MAX_TRANSACTION_ATTEMPTS} attempts");
                 return Err(StoreError::Unavailable);
             }
         }
+    }
+
+    /// The items of a create transaction at `now`, in this order: the task (never overwriting
+    /// one), with a `key` its idempotency record (unless a live one exists), and the user's
+    /// counter (incremented while under the quota).
+    fn create_items(
+        &self,
+        task: &Task,
+        key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let put_task = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(task_item(task)))
+            .condition_expression("attribute_not_exists(#task_id)")
+            .expression_attribute_names("#task_id", TASK_ID)
+            .build()
+            .map_err(internal)?;
+        let mut items = vec![TransactWriteItem::builder().put(put_task).build()];
+        if let Some(key) = key {
+            let put_record = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(record_item(task, key, now + IDEMPOTENCY_WINDOW)))
+                .condition_expression("attribute_not_exists(#task_id) OR #expires_at <= :now")
+                .expression_attribute_names("#task_id", TASK_ID)
+                .expression_attribute_names("#expires_at", EXPIRES_AT)
+                .expression_attribute_values(":now", n(now.timestamp()))
+                .build()
+                .map_err(internal)?;
+            items.push(TransactWriteItem::builder().put(put_record).build());
+        }
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(counter_key(&task.user_id)))
+            .update_expression("SET #task_count = if_not_exists(#task_count, :zero) + :one")
+            .condition_expression("attribute_not_exists(#task_count) OR #task_count < :quota")
+            .expression_attribute_names("#task_count", TASK_COUNT)
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":quota", n(self.quota))
+            .build()
+            .map_err(internal)?;
+        items.push(TransactWriteItem::builder().update(count).build());
+        Ok(items)
+    }
+
+    /// The first result of an idempotent create: the task the user's live record for `key`
+    /// holds, or a conflict when that came from another request; `None` without a live record.
+    async fn replay(
+        &self,
+        client: &Client,
+        task: &Task,
+        key: &str,
+    ) -> Result<Option<Created>, StoreError> {
+        let record = self.read(client, record_key(&task.user_id, key)).await?;
+        let Some(record) = record.filter(|r| !record_expired(r, Utc::now())) else {
+            return Ok(None);
+        };
+        let first = task_from_record(&record)?;
+        if first.title != task.title || first.description != task.description {
+            return Err(StoreError::IdempotencyConflict);
+        }
+        Ok(Some(Created {
+            task: first,
+            replayed: true,
+        }))
     }
 
     /// One Query of the user's tasks, newest first, never idempotency records or counters: on
@@ -509,9 +523,8 @@ impl TaskStore for DynamoDbStore {
                 .transact_items(TransactWriteItem::builder().update(count.clone()).build())
                 .send()
                 .await;
-            let error = match result {
-                Ok(_) => return Ok(()),
-                Err(error) => error,
+            let Err(error) = result else {
+                return Ok(());
             };
             // The task's old item comes back when its condition failed on a version mismatch.
             let exists = match error.as_service_error() {
@@ -572,6 +585,34 @@ enum Code {
     Failed,
     /// Another transaction or write held the item at that moment.
     Conflict,
+}
+
+/// What a cancelled create transaction says about its items (see
+/// [`DynamoDbStore::create_items`] for their order).
+#[derive(Debug, PartialEq, Eq)]
+struct CreateCancelled {
+    /// The record's condition failed or another transaction held it: a create with the same
+    /// key may have stored the first result.
+    record_held: bool,
+    /// The counter's condition failed: the user has as many tasks as the quota allows.
+    over_quota: bool,
+}
+
+impl CreateCancelled {
+    /// Reads the items' `codes`; `with_record` when the transaction had a record. A failed
+    /// task condition means its id is taken, which never happens to a new ULID: an error.
+    fn read(codes: &[Code], with_record: bool) -> Result<Self, StoreError> {
+        let (Some(&task), Some(&counter)) = (codes.first(), codes.last()) else {
+            return Err(internal("create transaction cancelled without reasons"));
+        };
+        if task == Code::Failed {
+            return Err(id_taken());
+        }
+        Ok(Self {
+            record_held: with_record && codes.get(1).is_some_and(|code| *code != Code::None),
+            over_quota: counter == Code::Failed,
+        })
+    }
 }
 
 /// Opens the connection (DNS, TCP, TLS, credentials) before the first request needs it, with
@@ -651,4 +692,32 @@ fn missing_or_changed(exists: bool) -> StoreError {
 /// A new task's id is already taken: ids are ULIDs, so this is a bug, not a client error.
 fn id_taken() -> StoreError {
     StoreError::Internal("task id already exists".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancelled_create_says_whether_a_record_or_the_quota_stopped_it() {
+        let (ok, failed, conflict) = (Code::None, Code::Failed, Code::Conflict);
+        let read = |codes: &[Code], with_record| CreateCancelled::read(codes, with_record).unwrap();
+        let cancelled = |record_held, over_quota| CreateCancelled {
+            record_held,
+            over_quota,
+        };
+        assert_eq!(read(&[ok, conflict], false), cancelled(false, false));
+        assert_eq!(read(&[ok, failed], false), cancelled(false, true));
+        assert_eq!(read(&[ok, failed, ok], true), cancelled(true, false));
+        assert_eq!(read(&[ok, conflict, ok], true), cancelled(true, false));
+        assert_eq!(read(&[ok, ok, failed], true), cancelled(false, true));
+        assert!(matches!(
+            CreateCancelled::read(&[failed, ok], false),
+            Err(StoreError::Internal(_))
+        ));
+        assert!(matches!(
+            CreateCancelled::read(&[], false),
+            Err(StoreError::Internal(_))
+        ));
+    }
 }

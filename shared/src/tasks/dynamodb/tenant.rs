@@ -1,7 +1,8 @@
 //! Isolation the database enforces (`DATA_ISOLATION=iam`): every store call for a user runs with
 //! credentials of the tenant role, assumed with a session tag carrying that (verified) user id;
 //! the role's policy allows only items whose partition key equals the tag
-//! (`dynamodb:LeadingKeys`), and a session policy narrows it to the routes this process serves.
+//! (`dynamodb:LeadingKeys`), and a session policy narrows it to the item actions the caller names
+//! (the app names those of the routes its process serves).
 //! Clients are cached per user (bounded LRU); each refreshes its credentials before they expire,
 //! one `AssumeRole` at a time, and all share the one HTTP connection pool of the SDK settings.
 
@@ -16,7 +17,6 @@ use aws_sdk_dynamodb::Client;
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 
-use crate::Route;
 use crate::tasks::StoreError;
 
 /// The session tag that carries the user id; the tenant role's policy reads it back as
@@ -29,25 +29,6 @@ const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 /// The longest value IAM accepts for a session tag.
 const MAX_TAG_VALUE_CHARS: usize = 256;
 
-/// The DynamoDB item actions each route needs. `TransactWriteItems` is authorized per item: a
-/// create puts the task (and record) and updates the user's task counter, a delete deletes the
-/// task and updates the counter; `GetItem` reads back an idempotent create's first result.
-/// A list Queries the table, or its status index.
-pub fn item_actions(route: Route) -> &'static [&'static str] {
-    match route {
-        Route::ListTasks => &["dynamodb:Query"],
-        Route::CreateTask => &[
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:GetItem",
-        ],
-        Route::GetTask => &["dynamodb:GetItem"],
-        Route::UpdateTask => &["dynamodb:UpdateItem"],
-        Route::DeleteTask => &["dynamodb:DeleteItem", "dynamodb:UpdateItem"],
-        Route::CompleteTask => &["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    }
-}
-
 /// Per-user DynamoDB clients on the tenant role.
 pub struct TenantClients {
     config: SdkConfig,
@@ -58,12 +39,12 @@ pub struct TenantClients {
 
 impl TenantClients {
     /// Clients that assume `role_arn` with the function's own credentials (from `config`),
-    /// narrowed to the item actions of `routes`. No network call.
-    pub fn new(config: &SdkConfig, role_arn: &str, routes: &[Route]) -> Self {
+    /// narrowed to the DynamoDB item `actions` (e.g. `dynamodb:GetItem`). No network call.
+    pub fn new(config: &SdkConfig, role_arn: &str, actions: &[&str]) -> Self {
         Self {
             config: config.clone(),
             role_arn: role_arn.to_string(),
-            session_policy: session_policy(routes),
+            session_policy: session_policy(actions),
             clients: Mutex::new(LruCache::new(CACHED_USERS)),
         }
     }
@@ -106,16 +87,9 @@ impl TenantClients {
     }
 }
 
-/// The session policy: the item actions of `routes`, on any resource (the role's own policy
-/// limits them to the table and the user's partition).
-fn session_policy(routes: &[Route]) -> String {
-    let mut actions: Vec<&str> = routes
-        .iter()
-        .flat_map(|r| item_actions(*r))
-        .copied()
-        .collect();
-    actions.sort_unstable();
-    actions.dedup();
+/// The session policy: `actions`, on any resource (the role's own policy limits them to the
+/// table and the user's partition).
+fn session_policy(actions: &[&str]) -> String {
     serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
@@ -142,7 +116,6 @@ fn is_tag_value(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::routes::ROUTES;
 
     #[test]
     fn user_ids_iam_cannot_carry_are_refused() {
@@ -180,14 +153,12 @@ mod tests {
     }
 
     #[test]
-    fn the_session_policy_lists_the_routes_actions() {
-        let policy: serde_json::Value =
-            serde_json::from_str(&session_policy(&[Route::CompleteTask])).unwrap();
+    fn the_session_policy_allows_the_actions_named() {
+        let actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"];
+        let policy: serde_json::Value = serde_json::from_str(&session_policy(&actions)).unwrap();
         assert_eq!(
-            policy["Statement"][0]["Action"],
-            serde_json::json!(["dynamodb:GetItem", "dynamodb:UpdateItem"])
+            policy["Statement"][0],
+            serde_json::json!({"Effect": "Allow", "Action": actions, "Resource": "*"})
         );
-        let all: serde_json::Value = serde_json::from_str(&session_policy(&ROUTES)).unwrap();
-        assert_eq!(all["Statement"][0]["Action"].as_array().unwrap().len(), 5);
     }
 }

@@ -13,7 +13,7 @@ function fromBrowser(request: Request): boolean {
 
 export async function GET(request: Request) {
   if (new URL(request.url).pathname.endsWith("/token") && fromBrowser(request)) {
-    return problem(404, "Not Found", "API tokens are not given to browsers.");
+    return problem("not-found", "API tokens are not given to browsers.");
   }
   return (await getAuth()).handler(request);
 }

@@ -6,7 +6,7 @@ type Context = { params: Promise<{ id: string }> };
 
 async function handle(request: Request, { params }: Context) {
   const path = taskPath((await params).id);
-  return path ? forward(request, path) : problem(404, "Not Found", "There is no such task.");
+  return path ? forward(request, path) : problem("not-found", "There is no such task.");
 }
 
 export { handle as GET, handle as PUT, handle as DELETE };

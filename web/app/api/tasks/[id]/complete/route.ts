@@ -4,5 +4,5 @@ export const dynamic = "force-dynamic";
 
 export async function PATCH(request: Request, { params }: { params: Promise<{ id: string }> }) {
   const path = taskPath((await params).id, "/complete");
-  return path ? forward(request, path) : problem(404, "Not Found", "There is no such task.");
+  return path ? forward(request, path) : problem("not-found", "There is no such task.");
 }

@@ -1,18 +1,21 @@
-//! Environment -> [`Config`], parsed once at cold start. Every error names the variable.
+//! How tokens are verified, read from the `AUTH_*` variables: the key source (a JWKS URL, an
+//! inline JWKS, an HS256 secret or a Secrets Manager secret), issuer, audience and leeway.
 
-use std::borrow::Cow;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use lambda_http::http::HeaderValue;
 use url::{Host, Url};
 
+use super::refresh::RefreshPolicy;
+use crate::config::ConfigError;
+
 /// Most leeway allowed for clock skew.
-pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// Leeway when `AUTH_LEEWAY_SECONDS` is not set.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 /// Fewest bytes an HS256 secret may have.
-pub const MIN_HS256_SECRET_BYTES: usize = 32;
+const MIN_HS256_SECRET_BYTES: usize = 32;
 
 /// Secrets Better Auth falls back to when none is configured (current and older releases):
 /// published in its source, so never acceptable as a signing secret.
@@ -20,80 +23,6 @@ const KNOWN_DEFAULT_SECRETS: [&str; 2] = [
     "better-auth-secret-12345678901234567890",
     "better-auth-secret-123456789",
 ];
-
-/// Everything the functions and the local server read from the environment.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub auth: AuthConfig,
-    /// `TASKS_TABLE`: the DynamoDB table; `None` selects the in-memory store.
-    pub tasks_table: Option<String>,
-    /// `DATA_ISOLATION`: who keeps users apart in DynamoDB.
-    pub isolation: DataIsolation,
-    /// `TASK_QUOTA` and `REQUEST_DEADLINE_MS`: what one user and one request may cost.
-    pub limits: Limits,
-}
-
-/// Tasks one user may have when `TASK_QUOTA` is not set.
-pub const DEFAULT_TASK_QUOTA: u64 = 10_000;
-/// The request deadline when `REQUEST_DEADLINE_MS` is not set: well inside the template's 10 s
-/// function timeout.
-pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(8);
-/// The longest request deadline: a Lambda function's longest timeout.
-const MAX_REQUEST_DEADLINE: Duration = Duration::from_secs(900);
-
-/// What one user and one request may cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// `TASK_QUOTA`: tasks one user may have (idempotency records do not count).
-    pub task_quota: u64,
-    /// `REQUEST_DEADLINE_MS`: how long one request may take, retries included; past it the
-    /// answer is 503 with `Retry-After`.
-    pub request_deadline: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            task_quota: DEFAULT_TASK_QUOTA,
-            request_deadline: DEFAULT_REQUEST_DEADLINE,
-        }
-    }
-}
-
-impl Limits {
-    /// Reads `TASK_QUOTA` and `REQUEST_DEADLINE_MS` (each a positive whole number).
-    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let positive = |name: &'static str, max: u64| -> Result<Option<u64>, ConfigError> {
-            env(name)
-                .map(|raw| match raw.trim().parse::<u64>() {
-                    Ok(value) if (1..=max).contains(&value) => Ok(value),
-                    _ => Err(ConfigError::new(
-                        name,
-                        format!("must be a whole number from 1 to {max}"),
-                    )),
-                })
-                .transpose()
-        };
-        let deadline_ms = positive(
-            "REQUEST_DEADLINE_MS",
-            MAX_REQUEST_DEADLINE.as_millis() as u64,
-        )?;
-        Ok(Self {
-            task_quota: positive("TASK_QUOTA", u64::from(u32::MAX))?.unwrap_or(DEFAULT_TASK_QUOTA),
-            request_deadline: deadline_ms.map_or(DEFAULT_REQUEST_DEADLINE, Duration::from_millis),
-        })
-    }
-}
-
-/// Who keeps users apart in DynamoDB.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DataIsolation {
-    /// `app` (the default outside the template): the code alone, on the function's own role.
-    App,
-    /// `iam`: IAM itself, through per-user sessions of `TENANT_ROLE_ARN` whose policy allows
-    /// only the user's partition (`dynamodb:LeadingKeys`).
-    Iam { tenant_role_arn: String },
-}
 
 /// How tokens are verified.
 #[derive(Clone)]
@@ -161,142 +90,6 @@ impl KeySource {
             KeySource::Hs256 { .. } => "hs256",
             KeySource::Hs256SecretId { .. } => "hs256_secrets_manager",
         }
-    }
-}
-
-/// How long keys fetched from a remote source are trusted, and how often they may be fetched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RefreshPolicy {
-    /// How long fetched keys are trusted when the source says nothing (`Cache-Control`).
-    pub max_age: Duration,
-    /// The shortest and longest `Cache-Control: max-age` honoured; others are clamped.
-    pub min_max_age: Duration,
-    pub max_max_age: Duration,
-    /// Shortest time between two fetches that a failed fetch, an unknown `kid` or an unknown
-    /// signature causes; concurrent requests share one fetch.
-    pub cooldown: Duration,
-    /// How long the last good keys keep verifying past their max age while every refresh
-    /// fails; past it, requests are 503.
-    pub stale_for: Duration,
-}
-
-impl RefreshPolicy {
-    /// A JWKS: 10 minutes unless `Cache-Control: max-age` says otherwise (1 minute to 1 hour),
-    /// refreshed at most every 30 s, last good keys kept at most 1 hour past their max age.
-    pub const JWKS: Self = Self {
-        max_age: Duration::from_secs(10 * 60),
-        min_max_age: Duration::from_secs(60),
-        max_max_age: Duration::from_secs(60 * 60),
-        cooldown: Duration::from_secs(30),
-        stale_for: Duration::from_secs(60 * 60),
-    };
-
-    /// A Secrets Manager secret: re-read every 5 minutes, and at most every 30 s when a token's
-    /// signature matches no secret; last good secrets kept at most 1 hour past that.
-    pub const SECRET: Self = Self {
-        max_age: Duration::from_secs(5 * 60),
-        min_max_age: Duration::from_secs(5 * 60),
-        max_max_age: Duration::from_secs(5 * 60),
-        cooldown: Duration::from_secs(30),
-        stale_for: Duration::from_secs(60 * 60),
-    };
-
-    /// How long keys are trusted, given the max age their source asked for.
-    pub fn trusted_for(&self, requested: Option<Duration>) -> Duration {
-        requested.map_or(self.max_age, |age| {
-            age.clamp(self.min_max_age, self.max_max_age)
-        })
-    }
-}
-
-/// A configuration problem, naming the variable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("configuration error: {variable}: {reason}")]
-pub struct ConfigError {
-    pub variable: Cow<'static, str>,
-    pub reason: String,
-}
-
-impl ConfigError {
-    pub fn new(variable: impl Into<Cow<'static, str>>, reason: impl Into<String>) -> Self {
-        Self {
-            variable: variable.into(),
-            reason: reason.into(),
-        }
-    }
-}
-
-/// Whether this process runs inside AWS Lambda.
-pub fn in_lambda(env: impl Fn(&str) -> Option<String>) -> bool {
-    [
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_RUNTIME_API",
-        "AWS_EXECUTION_ENV",
-    ]
-    .iter()
-    .any(|name| env(name).is_some())
-}
-
-/// The process environment, with empty values treated as unset.
-pub fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-impl Config {
-    /// Reads the process environment; an unknown or empty `AUTH_*` variable is an error.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        auth_variables_set(process_vars())?;
-        Self::from_lookup(process_env)
-    }
-
-    /// Reads configuration through `env`, which returns a variable's value or `None`.
-    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let tasks_table = env("TASKS_TABLE");
-        if tasks_table.is_none() && in_lambda(&env) {
-            return Err(ConfigError::new(
-                "TASKS_TABLE",
-                "is not set; a Lambda function needs its DynamoDB table",
-            ));
-        }
-        Ok(Self {
-            auth: AuthConfig::from_lookup(&env)?,
-            isolation: isolation(&env, tasks_table.is_some())?,
-            limits: Limits::from_lookup(&env)?,
-            tasks_table,
-        })
-    }
-}
-
-/// `DATA_ISOLATION` (`app` when unset) and, for `iam`, `TENANT_ROLE_ARN`.
-pub fn isolation(
-    env: impl Fn(&str) -> Option<String>,
-    has_table: bool,
-) -> Result<DataIsolation, ConfigError> {
-    match env("DATA_ISOLATION").as_deref() {
-        None | Some("app") => Ok(DataIsolation::App),
-        Some("iam") if !has_table => Err(ConfigError::new(
-            "DATA_ISOLATION",
-            "iam needs TASKS_TABLE (the in-memory store has no IAM)",
-        )),
-        Some("iam") => match env("TENANT_ROLE_ARN") {
-            Some(arn) if arn.starts_with("arn:") && arn.contains(":role/") => {
-                Ok(DataIsolation::Iam {
-                    tenant_role_arn: arn,
-                })
-            }
-            Some(_) => Err(ConfigError::new(
-                "TENANT_ROLE_ARN",
-                "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
-            )),
-            None => Err(ConfigError::new(
-                "TENANT_ROLE_ARN",
-                "is not set; DATA_ISOLATION=iam assumes this role for each user",
-            )),
-        },
-        Some(other) => Err(ConfigError::new(
-            "DATA_ISOLATION",
-            format!("must be iam or app, got {other:?}"),
-        )),
     }
 }
 
@@ -370,16 +163,6 @@ pub fn auth_variables_set(
     Ok(any)
 }
 
-/// The process environment as (name, value) pairs, values that are not UTF-8 made lossy.
-pub fn process_vars() -> impl Iterator<Item = (String, String)> {
-    std::env::vars_os().map(|(name, value)| {
-        (
-            name.to_string_lossy().into_owned(),
-            value.to_string_lossy().into_owned(),
-        )
-    })
-}
-
 fn key_source(env: impl Fn(&str) -> Option<String>) -> Result<KeySource, ConfigError> {
     let set: Vec<&str> = KEY_SOURCE_VARIABLES
         .into_iter()
@@ -444,16 +227,6 @@ fn jwks_url(raw: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-/// The URL as logs show it: scheme, host, port and path; never user info or a query.
-pub fn loggable_url(url: &Url) -> String {
-    format!(
-        "{}://{}{}",
-        url.scheme(),
-        url.host_str().unwrap_or_default(),
-        url.port().map(|p| format!(":{p}")).unwrap_or_default()
-    ) + url.path()
-}
-
 /// An HS256 secret, whatever its source: at least 32 bytes, and not a published default.
 pub fn hs256_secret(variable: &'static str, secret: Vec<u8>) -> Result<Vec<u8>, ConfigError> {
     if secret.len() < MIN_HS256_SECRET_BYTES {
@@ -497,14 +270,7 @@ fn leeway(raw: Option<String>) -> Result<Duration, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    }
+    use crate::config::lookup;
 
     const ISS: [(&str, &str); 2] = [
         ("AUTH_ISSUER", "http://localhost:3000"),
@@ -512,7 +278,7 @@ mod tests {
     ];
 
     fn error(vars: &[(&str, &str)]) -> ConfigError {
-        Config::from_lookup(lookup(vars)).unwrap_err()
+        AuthConfig::from_lookup(lookup(vars)).unwrap_err()
     }
 
     #[test]
@@ -566,7 +332,7 @@ mod tests {
             "http://127.0.0.1:3000/api/auth/jwks",
             "http://[::1]:3000/api/auth/jwks",
         ] {
-            let config = Config::from_lookup(lookup(&[ISS[0], ISS[1], ("AUTH_JWKS_URL", url)]));
+            let config = AuthConfig::from_lookup(lookup(&[ISS[0], ISS[1], ("AUTH_JWKS_URL", url)]));
             assert!(config.is_ok(), "{url}");
         }
         for url in [
@@ -590,15 +356,6 @@ mod tests {
         }
         assert!(jwks_url_error("https://auth.example.com/jwks#k").contains("fragment"));
         assert!(jwks_url_error("not a url").contains("not a URL"));
-    }
-
-    #[test]
-    fn logs_show_the_url_without_query() {
-        let url = Url::parse("https://auth.example.com:8443/api/auth/jwks?key=x").unwrap();
-        assert_eq!(
-            loggable_url(&url),
-            "https://auth.example.com:8443/api/auth/jwks"
-        );
     }
 
     #[test]
@@ -626,25 +383,12 @@ mod tests {
         ];
         assert_eq!(error(&with_previous).variable, "AUTH_HS256_PREVIOUS_SECRET");
         let config =
-            Config::from_lookup(lookup(&[ISS[0], ISS[1], ("AUTH_HS256_SECRET_ID", "arn:x")]))
+            AuthConfig::from_lookup(lookup(&[ISS[0], ISS[1], ("AUTH_HS256_SECRET_ID", "arn:x")]))
                 .unwrap();
         assert!(matches!(
-            config.auth.keys,
+            config.keys,
             KeySource::Hs256SecretId { ref id, refresh } if id == "arn:x" && refresh == RefreshPolicy::SECRET
         ));
-    }
-
-    #[test]
-    fn a_requested_max_age_is_clamped() {
-        let policy = RefreshPolicy::JWKS;
-        assert_eq!(policy.trusted_for(None), policy.max_age);
-        assert_eq!(policy.trusted_for(Some(Duration::ZERO)), policy.min_max_age);
-        assert_eq!(
-            policy.trusted_for(Some(Duration::from_secs(86_400))),
-            policy.max_max_age
-        );
-        let five = Duration::from_secs(300);
-        assert_eq!(policy.trusted_for(Some(five)), five);
     }
 
     #[test]
@@ -662,71 +406,8 @@ mod tests {
             ("AUTH_JWKS", "{}"),
             ("AUTH_LEEWAY_SECONDS", "300"),
         ];
-        let config = Config::from_lookup(lookup(&ok)).unwrap();
-        assert_eq!(config.auth.leeway, MAX_LEEWAY);
-    }
-
-    #[test]
-    fn limits_default_and_are_bounded() {
-        let base = [ISS[0], ISS[1], ("AUTH_JWKS", "{}")];
-        let config = Config::from_lookup(lookup(&base)).unwrap();
-        assert_eq!(config.limits, Limits::default());
-        let mut vars = base.to_vec();
-        vars.extend([("TASK_QUOTA", "3"), ("REQUEST_DEADLINE_MS", "1500")]);
-        let limits = Config::from_lookup(lookup(&vars)).unwrap().limits;
-        assert_eq!(limits.task_quota, 3);
-        assert_eq!(limits.request_deadline, Duration::from_millis(1500));
-        for (name, bad) in [
-            ("TASK_QUOTA", "0"),
-            ("TASK_QUOTA", "many"),
-            ("REQUEST_DEADLINE_MS", "0"),
-            ("REQUEST_DEADLINE_MS", "900001"),
-        ] {
-            let mut vars = base.to_vec();
-            vars.push((name, bad));
-            assert_eq!(error(&vars).variable, name, "{bad}");
-        }
-    }
-
-    #[test]
-    fn iam_isolation_needs_a_table_and_a_role() {
-        let base = [ISS[0], ISS[1], ("AUTH_JWKS", "{}"), ("TASKS_TABLE", "t")];
-        let config = Config::from_lookup(lookup(&base)).unwrap();
-        assert_eq!(config.isolation, DataIsolation::App);
-        let iam = |extra: &[(&'static str, &'static str)]| {
-            let mut vars = base.to_vec();
-            vars.extend_from_slice(extra);
-            Config::from_lookup(lookup(&vars))
-        };
-        assert_eq!(
-            iam(&[("DATA_ISOLATION", "iam")]).unwrap_err().variable,
-            "TENANT_ROLE_ARN"
-        );
-        assert_eq!(
-            iam(&[("DATA_ISOLATION", "iam"), ("TENANT_ROLE_ARN", "tenant")])
-                .unwrap_err()
-                .variable,
-            "TENANT_ROLE_ARN"
-        );
-        assert_eq!(
-            iam(&[("DATA_ISOLATION", "IAM")]).unwrap_err().variable,
-            "DATA_ISOLATION"
-        );
-        let role = "arn:aws:iam::123456789012:role/taskgate-tenant-data";
-        let config = iam(&[("DATA_ISOLATION", "iam"), ("TENANT_ROLE_ARN", role)]).unwrap();
-        assert_eq!(
-            config.isolation,
-            DataIsolation::Iam {
-                tenant_role_arn: role.into()
-            }
-        );
-        let no_table = [
-            ISS[0],
-            ISS[1],
-            ("AUTH_JWKS", "{}"),
-            ("DATA_ISOLATION", "iam"),
-        ];
-        assert_eq!(error(&no_table).variable, "DATA_ISOLATION");
+        let config = AuthConfig::from_lookup(lookup(&ok)).unwrap();
+        assert_eq!(config.leeway, MAX_LEEWAY);
     }
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -760,16 +441,5 @@ mod tests {
     #[test]
     fn some_auth_variables_without_a_key_source_name_what_is_missing() {
         assert_eq!(error(&[("AUTH_ISSUER", "x")]).variable, "AUTH_JWKS_URL");
-    }
-
-    #[test]
-    fn lambda_needs_a_table() {
-        let vars = [
-            ISS[0],
-            ISS[1],
-            ("AUTH_JWKS", "{}"),
-            ("AWS_LAMBDA_FUNCTION_NAME", "f"),
-        ];
-        assert_eq!(error(&vars).variable, "TASKS_TABLE");
     }
 }
