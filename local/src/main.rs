@@ -15,6 +15,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use taskgate::config::{
     Config, ConfigError, DataIsolation, Limits, auth_variables_set, process_env, process_vars,
+    revocation_ttl,
 };
 use taskgate::http::Problem;
 use taskgate::http::request::from_http;
@@ -74,6 +75,7 @@ async fn build_app() -> Result<(App, Option<String>), ConfigError> {
         auth,
         isolation: DataIsolation::from_lookup(process_env, tasks_table.is_some())?,
         limits: Limits::from_lookup(process_env)?,
+        revocation_ttl: revocation_ttl(process_env)?,
         tasks_table,
     };
     Ok((App::from_config(&config, &ROUTES).await?, Some(token)))

@@ -1,98 +1,36 @@
 //! `make dev` as a newcomer meets it: the real `taskgate-local` binary, started with no auth
 //! configuration, called over HTTP with the token it prints.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+mod server;
 
 use serde_json::Value;
+use server::{Server, command as local_command};
 
-/// A running `taskgate-local`, killed on drop.
+/// The binary in development mode: no `AUTH_*`, no `TASKS_TABLE`; the token it prints.
 struct DevServer {
-    child: Child,
+    _server: Server,
     base_url: String,
     token: String,
 }
 
-impl Drop for DevServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The binary in development mode on a port the system picks (`PORT=0`), read back from its
-/// "listening on" line: no `AUTH_*`, no `TASKS_TABLE`. It listens before it prints that line, so
-/// the first request is answered: no readiness polling.
 fn start_dev_server() -> DevServer {
-    let mut child = local_command()
-        .env("PORT", "0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("taskgate-local starts");
-    // Read the banner, then keep draining stdout so the server never writes to a closed pipe.
-    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let (lines, banner_lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let mut banner = String::new();
-    let mut token = None;
-    let mut base_url = None;
-    while let Ok(line) = banner_lines.recv_timeout(Duration::from_secs(60)) {
-        banner.push_str(&line);
-        banner.push('\n');
-        if let Some(value) = line.trim().strip_prefix("export TOKEN=") {
-            token = Some(value.to_string());
-        }
-        if line.contains("listening on") {
-            base_url = listening_url(&line);
-            break;
-        }
-    }
+    let server = server::start(local_command());
+    let banner = &server.banner;
     assert!(banner.contains("DEVELOPMENT MODE"), "{banner}");
-    let base_url = base_url.unwrap_or_else(|| panic!("no \"listening on\" line:\n{banner}"));
-    assert!(banner.contains(&format!("{base_url}/api/")), "{banner}");
+    assert!(
+        banner.contains(&format!("{}/api/", server.base_url)),
+        "{banner}"
+    );
+    let token = banner
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("export TOKEN="))
+        .unwrap_or_else(|| panic!("no token in the banner:\n{banner}"))
+        .to_string();
     DevServer {
-        child,
-        base_url,
-        token: token.unwrap_or_else(|| panic!("no token in the banner:\n{banner}")),
+        base_url: server.base_url.clone(),
+        _server: server,
+        token,
     }
-}
-
-/// `http://127.0.0.1:<port>` from the server's "listening on" line.
-fn listening_url(line: &str) -> Option<String> {
-    const PREFIX: &str = "http://127.0.0.1:";
-    let rest = &line[line.find(PREFIX)? + PREFIX.len()..];
-    let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-    let port: u16 = rest[..digits].parse().ok().filter(|&port| port != 0)?;
-    Some(format!("{PREFIX}{port}"))
-}
-
-fn local_command() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_taskgate-local"));
-    command.env("RUST_LOG", "info");
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("AUTH_") {
-            command.env_remove(name);
-        }
-    }
-    for name in [
-        "AUTH_JWKS_URL",
-        "AUTH_JWKS",
-        "AUTH_HS256_SECRET",
-        "TASKS_TABLE",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_RUNTIME_API",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_LOG_LEVEL",
-    ] {
-        command.env_remove(name);
-    }
-    command
 }
 
 async fn json(response: reqwest::Response) -> (u16, Value) {
@@ -131,6 +69,33 @@ async fn the_printed_token_creates_and_lists_tasks_for_the_demo_user() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(list["items"][0], task);
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_ends_the_printed_token() {
+    let server = start_dev_server();
+    let client = reqwest::Client::new();
+    let sessions = format!("{}/api/demo-user/sessions", server.base_url);
+    let tasks = format!("{}/api/demo-user/tasks", server.base_url);
+    let list = || client.get(&tasks).bearer_auth(&server.token).send();
+    assert_eq!(list().await.unwrap().status(), 200);
+
+    let signed_out = client
+        .delete(&sessions)
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), 204);
+    let (status, problem) = json(list().await.unwrap()).await;
+    assert_eq!(status, 401, "{problem}");
+    assert_eq!(problem["detail"], "invalid token");
+    let again = client.delete(&sessions).bearer_auth(&server.token).send();
+    assert_eq!(
+        again.await.unwrap().status(),
+        401,
+        "a revoked token cannot revoke"
+    );
 }
 
 #[tokio::test]

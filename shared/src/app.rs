@@ -9,25 +9,37 @@ use chrono::{DateTime, Utc};
 use crate::Route;
 use crate::auth::Authenticator;
 use crate::aws;
-use crate::config::{Config, ConfigError, DEFAULT_REQUEST_DEADLINE, DataIsolation, KeySource};
-use crate::tasks::dynamodb::{DynamoDbStore, TenantClients};
+use crate::config::{
+    Config, ConfigError, DEFAULT_REQUEST_DEADLINE, DEFAULT_REVOCATION_TTL, DataIsolation, KeySource,
+};
+use crate::revocation::{RevocationStore, Revocations};
+use crate::tasks::dynamodb::{
+    DynamoDbStore, ItemAccess, REVOCATION_READ_ATTRIBUTES, REVOCATION_WRITE_ATTRIBUTES,
+    TenantClients,
+};
 use crate::tasks::memory::MemoryStore;
 use crate::tasks::{TaskId, TaskStore};
 
-/// The verifier, the store, the id generator and the request deadline.
+/// The verifier, the stores, the id generator and the request deadline.
 pub struct App {
     authenticator: Authenticator,
     store: Arc<dyn TaskStore>,
+    revocations: Revocations,
     request_deadline: Duration,
     ids: Mutex<ulid::Generator>,
 }
 
 impl App {
-    /// The app on `authenticator` and `store`, with the default request deadline.
-    pub fn new(authenticator: Authenticator, store: Arc<dyn TaskStore>) -> Self {
+    /// The app on `authenticator` and `store` (tasks and revocation states), with the default
+    /// request deadline and revocation TTL.
+    pub fn new<S>(authenticator: Authenticator, store: Arc<S>) -> Self
+    where
+        S: TaskStore + RevocationStore + 'static,
+    {
         Self {
             authenticator,
-            store,
+            store: store.clone(),
+            revocations: Revocations::new(store, DEFAULT_REVOCATION_TTL),
             request_deadline: DEFAULT_REQUEST_DEADLINE,
             ids: Mutex::new(ulid::Generator::new()),
         }
@@ -37,6 +49,14 @@ impl App {
     pub fn with_request_deadline(self, deadline: Duration) -> Self {
         Self {
             request_deadline: deadline,
+            ..self
+        }
+    }
+
+    /// The app, using a user's revocation state for at most `ttl` before reading it again.
+    pub fn with_revocation_ttl(self, ttl: Duration) -> Self {
+        Self {
+            revocations: self.revocations.with_ttl(ttl),
             ..self
         }
     }
@@ -65,7 +85,7 @@ impl App {
                     DataIsolation::Iam { tenant_role_arn } => store.isolated(TenantClients::new(
                         aws,
                         tenant_role_arn,
-                        &item_actions_of(routes),
+                        &item_access_of(routes),
                     )),
                     DataIsolation::App => store,
                 })
@@ -73,14 +93,15 @@ impl App {
             _ => None,
         };
         let authenticator = Authenticator::with_aws(&config.auth, aws.as_ref()).await?;
-        let store: Arc<dyn TaskStore> = match dynamodb {
+        let app = match dynamodb {
             Some(store) => {
                 store.primed().await;
-                Arc::new(store)
+                Self::new(authenticator, Arc::new(store))
             }
             None => {
                 tracing::warn!("TASKS_TABLE is not set: tasks are kept in memory and lost on exit");
-                Arc::new(MemoryStore::new().with_quota(config.limits.task_quota))
+                let store = MemoryStore::new().with_quota(config.limits.task_quota);
+                Self::new(authenticator, Arc::new(store))
             }
         };
         tracing::info!(
@@ -91,9 +112,12 @@ impl App {
                 "memory"
             },
             isolation = config.isolation.mode(),
+            revocation_ttl_s = config.revocation_ttl.as_secs(),
             "taskgate ready"
         );
-        Ok(Self::new(authenticator, store).with_request_deadline(config.limits.request_deadline))
+        Ok(app
+            .with_request_deadline(config.limits.request_deadline)
+            .with_revocation_ttl(config.revocation_ttl))
     }
 
     /// The token verifier.
@@ -104,6 +128,11 @@ impl App {
     /// Where the tasks are kept.
     pub fn store(&self) -> &dyn TaskStore {
         &*self.store
+    }
+
+    /// The revocation check and the revocations, on the same store.
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
     }
 
     /// How long one request may take; past it the answer is 503 with `Retry-After`.
@@ -117,58 +146,133 @@ impl App {
     }
 }
 
-/// The DynamoDB item actions each route needs: in `iam` isolation, the session policy of a
-/// process allows those of its routes only. `TransactWriteItems` is authorized per item: a
-/// create puts the task (and record) and updates the user's task counter, a delete deletes the
-/// task and updates the counter; `GetItem` reads back an idempotent create's first result. A
-/// list Queries the table, or its status index.
-pub fn item_actions(route: Route) -> &'static [&'static str] {
+/// Reading a user's revocation state (the check, on every route): the item's key, `not_before`
+/// and `revoked_sessions`, nothing else.
+const READ_REVOCATION: ItemAccess =
+    ItemAccess::only(&["dynamodb:GetItem"], &REVOCATION_READ_ATTRIBUTES);
+/// Revoking (the revoke routes): reading and updating the revocation item's attributes only,
+/// so those routes cannot touch a task.
+const WRITE_REVOCATION: ItemAccess = ItemAccess::only(
+    &["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    &REVOCATION_WRITE_ATTRIBUTES,
+);
+
+/// The DynamoDB item access each route needs: in `app` isolation its function role's, in `iam`
+/// isolation the session policy of a process serving it. `TransactWriteItems` is authorized per
+/// item: a create puts the task (and record) and updates the user's task counter, a delete
+/// deletes the task and updates the counter; `GetItem` reads back an idempotent create's first
+/// result. A list Queries the table, or its status index. Every route reads the revocation
+/// state; the revoke routes also write it.
+pub fn item_access(route: Route) -> &'static [ItemAccess] {
     match route {
-        Route::ListTasks => &["dynamodb:Query"],
-        Route::CreateTask => &[
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:GetItem",
-        ],
-        Route::GetTask => &["dynamodb:GetItem"],
-        Route::UpdateTask => &["dynamodb:UpdateItem"],
-        Route::DeleteTask => &["dynamodb:DeleteItem", "dynamodb:UpdateItem"],
-        Route::CompleteTask => &["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        Route::ListTasks => const { &[ItemAccess::any(&["dynamodb:Query"]), READ_REVOCATION] },
+        Route::CreateTask => {
+            const {
+                &[
+                    ItemAccess::any(&[
+                        "dynamodb:PutItem",
+                        "dynamodb:UpdateItem",
+                        "dynamodb:GetItem",
+                    ]),
+                    READ_REVOCATION,
+                ]
+            }
+        }
+        Route::GetTask => const { &[ItemAccess::any(&["dynamodb:GetItem"]), READ_REVOCATION] },
+        Route::UpdateTask => {
+            const { &[ItemAccess::any(&["dynamodb:UpdateItem"]), READ_REVOCATION] }
+        }
+        Route::DeleteTask => {
+            const {
+                &[
+                    ItemAccess::any(&["dynamodb:DeleteItem", "dynamodb:UpdateItem"]),
+                    READ_REVOCATION,
+                ]
+            }
+        }
+        Route::CompleteTask => {
+            const {
+                &[
+                    ItemAccess::any(&["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+                    READ_REVOCATION,
+                ]
+            }
+        }
+        Route::RevokeSessions | Route::RevokeSession => const { &[WRITE_REVOCATION] },
     }
 }
 
-/// The item actions of `routes`, each once.
-pub fn item_actions_of(routes: &[Route]) -> Vec<&'static str> {
-    let mut actions: Vec<&str> = routes
-        .iter()
-        .flat_map(|route| item_actions(*route))
-        .copied()
-        .collect();
-    actions.sort_unstable();
-    actions.dedup();
-    actions
+/// The item access of `routes`, each once.
+pub fn item_access_of(routes: &[Route]) -> Vec<ItemAccess> {
+    let mut access: Vec<ItemAccess> = Vec::new();
+    for needed in routes.iter().flat_map(|route| item_access(*route)) {
+        if !access.contains(needed) {
+            access.push(*needed);
+        }
+    }
+    access
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::http::routes::ROUTES;
+    use crate::tasks::dynamodb::session_policy;
 
     #[test]
     fn each_process_may_do_what_its_routes_need() {
         assert_eq!(
-            item_actions_of(&[Route::CompleteTask, Route::GetTask]),
-            ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-        );
-        assert_eq!(
-            item_actions_of(&ROUTES),
+            item_access_of(&[Route::CompleteTask, Route::GetTask]),
             [
+                ItemAccess::any(&["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+                READ_REVOCATION,
+                ItemAccess::any(&["dynamodb:GetItem"]),
+            ]
+        );
+        let policy: serde_json::Value =
+            serde_json::from_str(&session_policy(&item_access_of(&ROUTES))).unwrap();
+        let statements = policy["Statement"].as_array().unwrap();
+        assert_eq!(
+            statements[0]["Action"],
+            serde_json::json!([
                 "dynamodb:DeleteItem",
                 "dynamodb:GetItem",
                 "dynamodb:PutItem",
                 "dynamodb:Query",
                 "dynamodb:UpdateItem",
-            ]
+            ]),
+            "the unrestricted actions in one statement"
         );
+        assert_eq!(
+            statements.len(),
+            3,
+            "then reading and writing the revocation item"
+        );
+        let longest = session_policy(&item_access_of(&ROUTES)).len();
+        assert!(
+            longest <= 2048,
+            "IAM's limit for a session policy: {longest}"
+        );
+    }
+
+    #[test]
+    fn every_route_reads_the_revocation_state_and_only_the_revoke_routes_write_it() {
+        for route in ROUTES {
+            let access = item_access(route);
+            let restricted: Vec<&ItemAccess> =
+                access.iter().filter(|a| a.attributes.is_some()).collect();
+            let reads = restricted.iter().any(|a| {
+                a.actions.contains(&"dynamodb:GetItem")
+                    && REVOCATION_READ_ATTRIBUTES
+                        .iter()
+                        .all(|name| a.attributes.unwrap().contains(name))
+            });
+            assert!(reads, "{route:?}");
+            let revokes = matches!(route, Route::RevokeSessions | Route::RevokeSession);
+            assert_eq!(access.contains(&WRITE_REVOCATION), revokes, "{route:?}");
+            if revokes {
+                assert_eq!(access, [WRITE_REVOCATION], "{route:?}: no task access");
+            }
+        }
     }
 }

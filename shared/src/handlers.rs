@@ -1,5 +1,6 @@
 //! One async fn per route: `(&App, Request) -> Response`. Each resolves the path, authenticates,
-//! checks the path user is the token's user, then does its work with the token's user id.
+//! checks the path user is the token's user and that the token is not revoked, then does its
+//! work with the token's user id.
 
 use std::time::{Duration, SystemTime};
 
@@ -16,6 +17,7 @@ use crate::http::Problem;
 use crate::http::request::{has_token_in_query, idempotency_key, if_match, json_body, list_query};
 use crate::http::response;
 use crate::http::routes::{PathParams, Route, RouteMatch, match_route};
+use crate::revocation::{Revocation, Scope, SessionId};
 use crate::tasks::{
     NewTask, Task, TaskChanges, TaskDescription, TaskId, TaskTitle, ValidationError,
 };
@@ -73,6 +75,11 @@ pub async fn handle_any(app: &App, request: Request) -> Response<Body> {
     }
 }
 
+/// The checks every route makes, in order: the path (404, 405), the token (401), the path's user
+/// (403, no store call), then the token's revocation state (401). A route that only reads runs
+/// its store read while that state is read (a revoked token still gets 401 and nothing of what
+/// was read); a route that writes has the state first, so no write is made with a token
+/// revoked longer ago than the revocation TTL.
 async fn serve(app: &App, route: Route, request: &Request) -> Result<Response<Body>, Problem> {
     let params = path_params(route, request)?;
     let claims = authenticate(app, request).await?;
@@ -82,14 +89,34 @@ async fn serve(app: &App, route: Route, request: &Request) -> Result<Response<Bo
         tracing::warn!(outcome = "forbidden", sub, path_user, "auth");
         return Err(Problem::forbidden());
     }
-    let user = claims.sub.as_str();
+    let not_revoked = not_revoked(app, &claims);
+    let work = route_work(app, route, &claims.sub, &params, request);
+    if route.only_reads() {
+        let (not_revoked, response) = tokio::join!(not_revoked, work);
+        not_revoked?;
+        return response;
+    }
+    not_revoked.await?;
+    work.await
+}
+
+/// What `route` does for `user`, once the checks have passed.
+async fn route_work(
+    app: &App,
+    route: Route,
+    user: &str,
+    params: &PathParams,
+    request: &Request,
+) -> Result<Response<Body>, Problem> {
     match route {
         Route::ListTasks => list_tasks(app, user, request).await,
         Route::CreateTask => create_task(app, user, request).await,
-        Route::GetTask => get_task(app, user, task_id(&params)?).await,
-        Route::UpdateTask => update_task(app, user, task_id(&params)?, request).await,
-        Route::DeleteTask => delete_task(app, user, task_id(&params)?, request).await,
-        Route::CompleteTask => complete_task(app, user, task_id(&params)?, request).await,
+        Route::GetTask => get_task(app, user, task_id(params)?).await,
+        Route::UpdateTask => update_task(app, user, task_id(params)?, request).await,
+        Route::DeleteTask => delete_task(app, user, task_id(params)?, request).await,
+        Route::CompleteTask => complete_task(app, user, task_id(params)?, request).await,
+        Route::RevokeSessions => revoke(app, user, Scope::Everywhere).await,
+        Route::RevokeSession => revoke(app, user, Scope::Session(session_id(params)?)).await,
     }
 }
 
@@ -186,6 +213,39 @@ async fn complete_task(
     Ok(response::task(StatusCode::OK, &task))
 }
 
+/// `DELETE /api/{user_id}/sessions` (everywhere) and `DELETE /api/{user_id}/sessions/{id}`: the
+/// revocation is stored before the answer, and this instance refuses the revoked tokens at once.
+async fn revoke(app: &App, user: &str, scope: Scope) -> Result<Response<Body>, Problem> {
+    let scope_name = match scope {
+        Scope::Everywhere => "everywhere",
+        Scope::Session(_) => "session",
+    };
+    let revocation = Revocation {
+        scope,
+        at: chrono::Utc::now().timestamp(),
+        keep_for: app.authenticator().longest_acceptance().as_secs() as i64,
+    };
+    app.revocations().revoke(user, &revocation).await?;
+    tracing::info!(
+        outcome = "revoked",
+        sub = user,
+        scope = scope_name,
+        "sessions"
+    );
+    Ok(response::no_content())
+}
+
+/// Checks the (verified, path-matching) token against its user's revocation state; a revoked
+/// token is refused like any other refused token, and logged with reason `revoked`.
+async fn not_revoked(app: &App, claims: &Claims) -> Result<(), Problem> {
+    if app.revocations().refuses(claims).await? {
+        let (reason, sub) = (AuthError::Revoked.reason(), claims.sub.as_str());
+        tracing::info!(outcome = "rejected", reason, sub, "auth");
+        return Err(AuthError::Revoked.into());
+    }
+    Ok(())
+}
+
 /// Verifies the bearer token and logs the outcome (never the token).
 async fn authenticate(app: &App, request: &Request) -> Result<Claims, Problem> {
     let header = request.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
@@ -226,13 +286,16 @@ fn path_params(route: Route, request: &Request) -> Result<PathParams, Problem> {
         Some(user_id) if request.method() == route.method() => Ok(PathParams {
             user_id: user_id.to_string(),
             task_id: event.first("task_id").map(str::to_string),
+            session_id: event.first("session_id").map(str::to_string),
         }),
         _ => Err(not_found_route()),
     }
 }
 
 fn not_found_route() -> Problem {
-    Problem::not_found("no route here; the API lives under /api/{user_id}/tasks")
+    Problem::not_found(
+        "no route here; the API lives under /api/{user_id}/tasks and /api/{user_id}/sessions",
+    )
 }
 
 /// The path as the client sent it: API Gateway's `rawPath` (less a named stage's prefix), else
@@ -266,6 +329,19 @@ fn task_id(params: &PathParams) -> Result<TaskId, Problem> {
         .as_deref()
         .and_then(|id| id.parse().ok())
         .ok_or_else(|| Problem::not_found("no such task"))
+}
+
+fn session_id(params: &PathParams) -> Result<SessionId, Problem> {
+    params
+        .session_id
+        .as_deref()
+        .and_then(SessionId::parse)
+        .ok_or_else(|| {
+            Problem::bad_request(
+                "invalid-session-id",
+                "a session id is 1 to 255 visible ASCII characters",
+            )
+        })
 }
 
 fn description(raw: Option<&str>) -> Result<Option<TaskDescription>, ValidationError> {

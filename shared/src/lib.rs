@@ -1,7 +1,8 @@
 //! taskgate: the shared logic behind every taskgate Lambda function and the local server.
 //!
 //! Data flows one way: event -> [`http`] (route, parse) -> [`auth`] (who) -> [`handlers`]
-//! (may they; what) -> [`tasks`] store -> [`http`] response.
+//! (may they: the path's user, then [`revocation`]; what) -> [`tasks`] store -> [`http`]
+//! response.
 
 pub mod app;
 pub mod auth;
@@ -11,6 +12,7 @@ pub mod handlers;
 pub mod http;
 pub mod lambda;
 pub mod logging;
+pub mod revocation;
 pub mod tasks;
 
 pub use app::App;

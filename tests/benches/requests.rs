@@ -88,6 +88,7 @@ impl Fixture {
             issuer: self.issuer.clone(),
             audience: self.issuer.clone(),
             leeway: Duration::from_secs(30),
+            max_token_lifetime: taskgate::config::DEFAULT_MAX_TOKEN_LIFETIME,
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use lambda_http::http::Method;
 use taskgate::App;
-use taskgate::app::item_actions_of;
+use taskgate::app::item_access_of;
 use taskgate::auth::Authenticator;
 use taskgate::aws::{load, sdk_config_loader};
 use taskgate::http::routes::ROUTES;
@@ -87,7 +87,7 @@ async fn app(table: &str, iam: bool) -> Arc<TestApp> {
         store = store.isolated(TenantClients::new(
             &config,
             TENANT_ROLE,
-            &item_actions_of(&ROUTES),
+            &item_access_of(&ROUTES),
         ));
     }
     let authenticator = Authenticator::new(&hs256_config()).await.expect("auth");

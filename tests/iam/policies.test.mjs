@@ -6,12 +6,18 @@
 //
 // In iam isolation (the default) the function roles may not touch the table's items at all: each
 // request assumes TenantDataRole with a session tag taskgate_user = the verified user id, and that
-// role may only touch items whose partition key (dynamodb:LeadingKeys) is that id. In app
-// isolation each function role may do exactly what its route needs, on the whole table.
+// role may only touch items whose partition key (dynamodb:LeadingKeys) is that id; the session
+// policy of each function (./session-policies.json, which tests/tests/template.rs holds to the
+// code) narrows it to what its route needs. In app isolation each function role may do exactly
+// what its route needs, on the whole table. Every route may read the user's revocation item, and
+// only its key, not_before and revoked_sessions; the revoke routes may update it and nothing else.
 
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import {
+  REPO_ROOT,
   ACCOUNT,
   STACK,
   TABLE_ARN,
@@ -34,27 +40,42 @@ try {
 // ---------------------------------------------------------------------------------------------
 // What the routes need (shared/src/http/routes.rs), per function role.
 
+// `actions`: on any attribute; `revocation`: what it may do with the revocation item besides.
 const ROUTES = [
-  { role: 'ListTasksFunctionRole', route: 'GET /api/{user_id}/tasks', actions: ['dynamodb:Query'] },
+  { role: 'ListTasksFunctionRole', fn: 'list-tasks', route: 'GET /api/{user_id}/tasks', actions: ['dynamodb:Query'], revocation: 'read' },
   // TransactWriteItems (task, idempotency record, the user's task counter) is authorized per
   // item: PutItem, and UpdateItem for the counter; GetItem reads the first result back for a replay.
   {
     role: 'CreateTaskFunctionRole',
+    fn: 'create-task',
     route: 'POST /api/{user_id}/tasks',
     actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
+    revocation: 'read',
   },
-  { role: 'GetTaskFunctionRole', route: 'GET /api/{user_id}/tasks/{task_id}', actions: ['dynamodb:GetItem'] },
-  { role: 'UpdateTaskFunctionRole', route: 'PUT /api/{user_id}/tasks/{task_id}', actions: ['dynamodb:UpdateItem'] },
+  { role: 'GetTaskFunctionRole', fn: 'get-task', route: 'GET /api/{user_id}/tasks/{task_id}', actions: ['dynamodb:GetItem'], revocation: 'read' },
+  { role: 'UpdateTaskFunctionRole', fn: 'update-task', route: 'PUT /api/{user_id}/tasks/{task_id}', actions: ['dynamodb:UpdateItem'], revocation: 'read' },
   // TransactWriteItems (the task, the user's task counter): DeleteItem and UpdateItem.
   {
     role: 'DeleteTaskFunctionRole',
+    fn: 'delete-task',
     route: 'DELETE /api/{user_id}/tasks/{task_id}',
     actions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+    revocation: 'read',
   },
   {
     role: 'CompleteTaskFunctionRole',
+    fn: 'complete-task',
     route: 'PATCH /api/{user_id}/tasks/{task_id}/complete',
     actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    revocation: 'read',
+  },
+  { role: 'RevokeSessionsFunctionRole', fn: 'revoke-sessions', route: 'DELETE /api/{user_id}/sessions', actions: [], revocation: 'write' },
+  {
+    role: 'RevokeSessionFunctionRole',
+    fn: 'revoke-session',
+    route: 'DELETE /api/{user_id}/sessions/{session_id}',
+    actions: [],
+    revocation: 'write',
   },
 ]
 const FUNCTION_ROLES = ROUTES.map((r) => r.role)
@@ -67,6 +88,47 @@ const TABLE_MANAGEMENT = ['dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynam
 
 /** IAM defines no dynamodb:LeadingKeys for Scan (it reads every partition); AWS never sends it. */
 const hasLeadingKeys = (action) => action !== 'dynamodb:Scan'
+
+// ---------------------------------------------------------------------------------------------
+// The request context DynamoDB gives IAM for the attributes a call touches.
+
+const TASK_ATTRIBUTES = ['user_id', 'task_id', 'title', 'description', 'completed', 'updated_at', 'version']
+/**
+ * A call on whole items, as the task routes make them: a read that names no attributes (DynamoDB
+ * then selects ALL_ATTRIBUTES), a write that names a task's.
+ */
+const WHOLE_ITEM = {
+  'dynamodb:GetItem': { 'dynamodb:Select': 'ALL_ATTRIBUTES' },
+  'dynamodb:Query': { 'dynamodb:Select': 'ALL_ATTRIBUTES' },
+  'dynamodb:Scan': { 'dynamodb:Select': 'ALL_ATTRIBUTES' },
+  'dynamodb:BatchGetItem': { 'dynamodb:Select': 'ALL_ATTRIBUTES' },
+  'dynamodb:PutItem': { 'dynamodb:Attributes': TASK_ATTRIBUTES },
+  'dynamodb:UpdateItem': { 'dynamodb:Attributes': TASK_ATTRIBUTES, 'dynamodb:ReturnValues': 'ALL_NEW' },
+  'dynamodb:DeleteItem': {},
+  'dynamodb:BatchWriteItem': {},
+}
+/** The revocation check's GetItem: ProjectionExpression "not_before, revoked_sessions". */
+const READ_REVOCATION = {
+  'dynamodb:Attributes': ['not_before', 'revoked_sessions'],
+  'dynamodb:Select': 'SPECIFIC_ATTRIBUTES',
+}
+/** The same, should IAM count the key attributes in too. */
+const READ_REVOCATION_WITH_KEY = {
+  'dynamodb:Attributes': ['user_id', 'task_id', 'not_before', 'revoked_sessions'],
+  'dynamodb:Select': 'SPECIFIC_ATTRIBUTES',
+}
+/** A revoke's GetItem, with the version its write is conditioned on. */
+const READ_REVOCATION_VERSION = {
+  'dynamodb:Attributes': ['not_before', 'revoked_sessions', 'revocation_version'],
+  'dynamodb:Select': 'SPECIFIC_ATTRIBUTES',
+}
+/** A revoke's UpdateItem (SET not_before, revoked_sessions, revocation_version; ReturnValues NONE). */
+const WRITE_REVOCATION = {
+  'dynamodb:Attributes': ['not_before', 'revoked_sessions', 'revocation_version'],
+  'dynamodb:ReturnValues': 'NONE',
+}
+/** A GetItem that projects a task's attributes. */
+const READ_TASK_ATTRIBUTES = { 'dynamodb:Attributes': ['title', 'description'], 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' }
 
 // ---------------------------------------------------------------------------------------------
 // Principals: Lambda runs each function as a session of its role; the functions' sessions of the
@@ -87,11 +149,12 @@ const INDEX_ARN = `${TABLE_ARN}/index/x`
 // 'ExplicitlyDenied'). Fails on invalid input, and when the simulator drops a context key the test
 // gave (keys the action does not have), unless the test says it expects that.
 
-async function decide({ principal, action, resource = TABLE_ARN, context = {}, identityPolicies, resourcePolicy, ignored = [] }) {
+async function decide({ principal, action, resource = TABLE_ARN, context = {}, identityPolicies, sessionPolicy, resourcePolicy, ignored = [] }) {
   const response = await runSimulation(
     {
       request: { principal, action, resource: { resource, accountId: ACCOUNT }, contextVariables: context },
       identityPolicies,
+      sessionPolicy,
       resourcePolicy,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
@@ -129,12 +192,12 @@ const rolesOf = (template) =>
     .sort()
 
 describe('the deployed template (SAM-transformed, intrinsics resolved)', () => {
-  test('iam isolation: the six function roles and TenantDataRole, nothing else', () => {
+  test('iam isolation: the eight function roles and TenantDataRole, nothing else', () => {
     assert.deepEqual(rolesOf(iam), [...FUNCTION_ROLES, 'TenantDataRole'].sort())
     assert.ok('AssumeTenantRolePolicy' in iam.resources)
   })
 
-  test('app isolation: the six function roles only; no TenantDataRole, no AssumeTenantRolePolicy', () => {
+  test('app isolation: the eight function roles only; no TenantDataRole, no AssumeTenantRolePolicy', () => {
     assert.deepEqual(rolesOf(app), [...FUNCTION_ROLES].sort())
     assert.ok(!('TenantDataRole' in app.resources))
     assert.ok(!('AssumeTenantRolePolicy' in app.resources))
@@ -327,11 +390,11 @@ describe('app isolation: each function role may do exactly what its route needs'
 
       for (const action of ITEM_ACTIONS) {
         const allowed = actions.includes(action)
-        test(`${action} on the table ${allowed ? 'allowed (any partition: the code isolates users)' : 'denied'}`, async () => {
+        test(`${action} on whole items ${allowed ? 'allowed (any partition: the code isolates users)' : 'denied'}`, async () => {
           const ignored = hasLeadingKeys(action) ? [] : ['dynamodb:LeadingKeys']
           const check = allowed ? assertAllowed : assertDenied
-          await check(fn(action, { context: leadingKeys('userA'), ignored }))
-          await check(fn(action, { context: leadingKeys('userB'), ignored }))
+          await check(fn(action, { context: { ...leadingKeys('userA'), ...WHOLE_ITEM[action] }, ignored }))
+          await check(fn(action, { context: { ...leadingKeys('userB'), ...WHOLE_ITEM[action] }, ignored }))
         })
       }
 
@@ -352,6 +415,104 @@ describe('app isolation: each function role may do exactly what its route needs'
       }
       test('sts:AssumeRole on the (absent) tenant role denied', () =>
         assertDenied(fn('sts:AssumeRole', { resource: TENANT_ROLE_ARN, context: { 'aws:RequestTag/taskgate_user': 'userA', 'aws:TagKeys': ['taskgate_user'] } })))
+    })
+  }
+})
+
+/**
+ * What a principal may do with the revocation item and with tasks: `principal(action, context)`
+ * builds its request; `partition` is the one it may reach (the other must be denied where IAM
+ * checks partitions).
+ */
+function revocationItemTests({ principal, revocation, actions, otherPartition }) {
+  const anyGetItem = actions.includes('dynamodb:GetItem')
+  const anyUpdateItem = actions.includes('dynamodb:UpdateItem')
+  const writes = revocation === 'write'
+
+  test('GetItem of not_before and revoked_sessions (the check) allowed', async () => {
+    await assertAllowed(principal('dynamodb:GetItem', { ...leadingKeys('userA'), ...READ_REVOCATION }))
+    await assertAllowed(principal('dynamodb:GetItem', { ...leadingKeys('userA'), ...READ_REVOCATION_WITH_KEY }))
+  })
+  if (otherPartition) {
+    test("that GetItem on another user's partition denied", () =>
+      assertDenied(principal('dynamodb:GetItem', { ...leadingKeys('userB'), ...READ_REVOCATION })))
+  }
+  test(`GetItem without a projection (the whole item) ${anyGetItem ? 'allowed (the route reads tasks)' : 'denied'}`, () =>
+    (anyGetItem ? assertAllowed : assertDenied)(principal('dynamodb:GetItem', { ...leadingKeys('userA'), ...WHOLE_ITEM['dynamodb:GetItem'] })))
+  test(`GetItem projecting a task's title ${anyGetItem ? 'allowed (the route reads tasks)' : 'denied'}`, () =>
+    (anyGetItem ? assertAllowed : assertDenied)(principal('dynamodb:GetItem', { ...leadingKeys('userA'), ...READ_TASK_ATTRIBUTES })))
+  test(`GetItem with the revocation version ${writes || anyGetItem ? 'allowed' : 'denied (only the revoke routes read it)'}`, () =>
+    (writes || anyGetItem ? assertAllowed : assertDenied)(
+      principal('dynamodb:GetItem', { ...leadingKeys('userA'), ...READ_REVOCATION_VERSION }),
+    ))
+  test(`UpdateItem of the revocation attributes ${writes || anyUpdateItem ? 'allowed' : 'denied'}`, () =>
+    (writes || anyUpdateItem ? assertAllowed : assertDenied)(
+      principal('dynamodb:UpdateItem', { ...leadingKeys('userA'), ...WRITE_REVOCATION }),
+    ))
+  if (writes) {
+    if (otherPartition) {
+      test("that UpdateItem on another user's partition denied", () =>
+        assertDenied(principal('dynamodb:UpdateItem', { ...leadingKeys('userB'), ...WRITE_REVOCATION })))
+    }
+    test('UpdateItem of any task attribute denied', async () => {
+      await assertDenied(principal('dynamodb:UpdateItem', { ...leadingKeys('userA'), 'dynamodb:Attributes': ['title'], 'dynamodb:ReturnValues': 'NONE' }))
+      await assertDenied(
+        principal('dynamodb:UpdateItem', { ...leadingKeys('userA'), ...WRITE_REVOCATION, 'dynamodb:Attributes': ['not_before', 'completed'] }),
+      )
+    })
+    test('UpdateItem returning the whole item (ALL_OLD, ALL_NEW) denied', async () => {
+      for (const returned of ['ALL_OLD', 'ALL_NEW']) {
+        await assertDenied(principal('dynamodb:UpdateItem', { ...leadingKeys('userA'), ...WRITE_REVOCATION, 'dynamodb:ReturnValues': returned }))
+      }
+    })
+    test('PutItem, DeleteItem and Query denied: no task can be written, deleted or listed', async () => {
+      await assertDenied(principal('dynamodb:PutItem', { ...leadingKeys('userA'), 'dynamodb:Attributes': ['user_id', 'task_id', 'not_before'] }))
+      await assertDenied(principal('dynamodb:DeleteItem', { ...leadingKeys('userA'), 'dynamodb:ReturnValues': 'NONE' }))
+      await assertDenied(principal('dynamodb:Query', { ...leadingKeys('userA'), ...READ_REVOCATION }))
+    })
+  }
+}
+
+describe('app isolation: the revocation item, per function role', () => {
+  for (const { role, actions, revocation } of ROUTES) {
+    describe(role, () => {
+      const principal = (action, context) => ({
+        principal: functionSession(role),
+        action,
+        context,
+        identityPolicies: app.identityPolicies(role),
+      })
+      revocationItemTests({ principal, revocation, actions, otherPartition: false })
+    })
+  }
+})
+
+const SESSION_POLICIES = JSON.parse(readFileSync(path.join(REPO_ROOT, 'tests/iam/session-policies.json'), 'utf8'))
+
+describe("iam isolation: each function's tenant session (TenantDataRole's policy and the function's session policy)", () => {
+  test('a session policy for every function, and no other', () => {
+    assert.deepEqual(Object.keys(SESSION_POLICIES).sort(), ROUTES.map((r) => r.fn).sort())
+  })
+  for (const { fn, actions, revocation } of ROUTES) {
+    describe(fn, () => {
+      const principal = (action, context, resource = TABLE_ARN, ignored = []) => ({
+        principal: TENANT_SESSION,
+        action,
+        resource,
+        context: { ...USER_A_TAG, ...context },
+        identityPolicies: iam.identityPolicies('TenantDataRole'),
+        sessionPolicy: SESSION_POLICIES[fn],
+        ignored,
+      })
+      revocationItemTests({ principal, revocation, actions, otherPartition: true })
+
+      for (const action of ROUTE_ITEM_ACTIONS) {
+        const allowed = actions.includes(action)
+        test(`${action} on whole items of userA's partition ${allowed ? 'allowed' : 'denied'}; on userB's denied`, async () => {
+          await (allowed ? assertAllowed : assertDenied)(principal(action, { ...leadingKeys('userA'), ...WHOLE_ITEM[action] }))
+          await assertDenied(principal(action, { ...leadingKeys('userB'), ...WHOLE_ITEM[action] }))
+        })
+      }
     })
   }
 })

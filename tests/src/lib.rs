@@ -14,8 +14,9 @@ use lambda_http::http::{HeaderMap, Method, Request as HttpRequest};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use taskgate::auth::Authenticator;
-use taskgate::config::{AuthConfig, KeySource};
+use taskgate::config::{AuthConfig, DEFAULT_MAX_TOKEN_LIFETIME, KeySource};
 use taskgate::http::request::from_http;
+use taskgate::revocation::RevocationStore;
 use taskgate::tasks::TaskStore;
 use taskgate::tasks::memory::MemoryStore;
 use taskgate::{App, Route, handlers};
@@ -66,6 +67,7 @@ pub fn hs256_config() -> AuthConfig {
         issuer: ISSUER.into(),
         audience: ISSUER.into(),
         leeway: Duration::from_secs(30),
+        max_token_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
     }
 }
 
@@ -91,8 +93,11 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(hs256_config(), Arc::new(MemoryStore::new())).await
 }
 
-/// An app with the given auth and store.
-pub async fn spawn_app_with(auth: AuthConfig, store: Arc<dyn TaskStore>) -> TestApp {
+/// An app with the given auth and store (tasks and revocation states).
+pub async fn spawn_app_with<S>(auth: AuthConfig, store: Arc<S>) -> TestApp
+where
+    S: TaskStore + RevocationStore + 'static,
+{
     let authenticator = Authenticator::new(&auth).await.expect("auth config");
     TestApp {
         app: App::new(authenticator, store),

@@ -312,6 +312,7 @@ async fn an_hs256_token_signed_with_the_servers_public_key_is_refused() {
         issuer: ISSUER.into(),
         audience: ISSUER.into(),
         leeway: Duration::from_secs(30),
+        max_token_lifetime: taskgate::config::DEFAULT_MAX_TOKEN_LIFETIME,
     };
     let app = spawn_app_with(auth, std::sync::Arc::new(MemoryStore::new())).await;
     let key: Value = serde_json::from_str(&jwks).unwrap();
@@ -434,6 +435,19 @@ async fn every_answer_carries_no_store_and_nosniff() {
         (Method::GET, "/nowhere".to_string(), None, 404),
         (Method::PATCH, tasks_path(USER), Some(&token), 405),
         (Method::DELETE, item, Some(&token), 204),
+        (
+            Method::DELETE,
+            format!("/api/{USER}/sessions/s1"),
+            Some(&token),
+            204,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/{USER}/sessions"),
+            Some(&token),
+            204,
+        ),
+        (Method::GET, tasks_path(USER), Some(&token), 401),
     ];
     for (method, path, token, status) in answers {
         let mut call = app.call(method.clone(), &path);

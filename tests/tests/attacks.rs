@@ -32,4 +32,5 @@ catalogue_tests!(
     item_15_session_cookie_token,
     item_16_weak_hs256_secrets,
     item_17_path_user_is_not_sub,
+    item_18_revocation,
 );

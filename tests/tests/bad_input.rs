@@ -315,7 +315,15 @@ async fn malformed_task_ids_are_404() {
 #[tokio::test]
 async fn unknown_paths_are_404_with_or_without_a_token() {
     let app = spawn_app().await;
-    for path in ["/", "/api", "/api/u/tasks/x/y", "/tasks", "/api/tasks"] {
+    for path in [
+        "/",
+        "/api",
+        "/api/u/tasks/x/y",
+        "/tasks",
+        "/api/tasks",
+        "/api/u/sessions/s1/x",
+        "/api/sessions",
+    ] {
         for token in [None, Some(token_for(USER))] {
             let mut call = app.call(Method::GET, path);
             if let Some(token) = &token {
@@ -351,6 +359,16 @@ async fn unknown_methods_are_405_with_allow() {
             complete,
             "PATCH",
             [Method::GET, Method::POST, Method::PUT, custom.clone()],
+        ),
+        (
+            format!("/api/{USER}/sessions"),
+            "DELETE",
+            [Method::GET, Method::POST, Method::PATCH, custom.clone()],
+        ),
+        (
+            format!("/api/{USER}/sessions/s1"),
+            "DELETE",
+            [Method::GET, Method::PUT, Method::POST, custom.clone()],
         ),
     ] {
         for (method, token) in refused.iter().flat_map(|m| [(m, true), (m, false)]) {

@@ -20,7 +20,8 @@ use taskgate::auth::AuthError;
 use taskgate::http::routes::{ROUTES, RouteMatch, match_route};
 use taskgate::{Route, handlers, lambda};
 use taskgate_tests::{
-    OTHER_USER, TOKEN_PLACEHOLDER, TestApp, TestResponse, USER, repo_path, spawn_app, token_for,
+    OTHER_USER, SECRET, TOKEN_PLACEHOLDER, TestApp, TestResponse, USER, claims_for, hs256_token,
+    now, repo_path, spawn_app, token_for,
 };
 
 /// Where the task routes' fixtures carry a task id: the test creates a task and puts its id here.
@@ -94,6 +95,17 @@ const DOCUMENTED: &[(Route, &str, u16)] = &[
     (Route::CompleteTask, "missing-token", 401),
     (Route::CompleteTask, "bad-token", 401),
     (Route::CompleteTask, "other-user", 403),
+    (Route::RevokeSessions, "valid", 204),
+    (Route::RevokeSessions, "missing-token", 401),
+    (Route::RevokeSessions, "bad-token", 401),
+    (Route::RevokeSessions, "other-user", 403),
+    (Route::RevokeSession, "valid", 204),
+    (Route::RevokeSession, "percent-encoded-session-id", 204),
+    (Route::RevokeSession, "session-id-too-long", 400),
+    (Route::RevokeSession, "session-id-not-ascii", 400),
+    (Route::RevokeSession, "missing-token", 401),
+    (Route::RevokeSession, "bad-token", 401),
+    (Route::RevokeSession, "other-user", 403),
 ];
 
 // --- loading fixtures -----------------------------------------------------------------------
@@ -349,6 +361,9 @@ fn every_fixture_is_an_http_api_v2_event_for_the_route_of_its_folder() {
         let mut expected_params = json!({ "user_id": params.user_id });
         if let Some(task_id) = params.task_id {
             expected_params["task_id"] = json!(task_id);
+        }
+        if let Some(session_id) = params.session_id {
+            expected_params["session_id"] = json!(session_id);
         }
         assert_eq!(event["pathParameters"], expected_params, "{at}");
 
@@ -904,6 +919,127 @@ async fn complete_task_toggles_completion_each_time() {
     assert_eq!(second.status, 200, "{}", second.body);
     assert_eq!(second.body["completed"], false);
     assert_eq!(second.body["version"], 3);
+}
+
+// --- revoke-sessions and revoke-session -------------------------------------------------------
+
+/// The session id of the `revoke-session` fixtures (but the bad ones).
+const SESSION_ID: &str = "Yq3bN7vK2xW9mT4pR8sL6dF1hJ5cG0aZ";
+
+/// A token for [`USER`] issued at `iat`, for session `sid`.
+fn token_of_session(iat: i64, sid: &str) -> String {
+    let mut claims = claims_for(USER);
+    claims["iat"] = json!(iat);
+    claims["sid"] = json!(sid);
+    hs256_token(&claims, SECRET)
+}
+
+/// The list fixture's status with `token`.
+async fn list_with(app: &TestApp, token: &str) -> u16 {
+    let event = fixture_text(Route::ListTasks, "valid").replace(TOKEN_PLACEHOLDER, token);
+    invoke(app, Route::ListTasks, event).await.status
+}
+
+#[tokio::test]
+async fn revoke_sessions_refuses_every_token_issued_before_it() {
+    let (app, _) = app_with_a_task().await;
+    let earlier = token_of_session(now() - 1, "laptop");
+    assert_eq!(list_with(&app, &earlier).await, 200);
+
+    let response = run(&app, Route::RevokeSessions, "valid", "").await;
+
+    assert_eq!(response.status, 204, "{}", response.body);
+    assert_eq!(response.body, Value::Null, "no body");
+    response.assert_standard_headers();
+    let refused = invoke(
+        &app,
+        Route::ListTasks,
+        fixture_text(Route::ListTasks, "valid").replace(TOKEN_PLACEHOLDER, &earlier),
+    )
+    .await;
+    refused.assert_problem_kind(401, "unauthorized", "a token issued before the revocation");
+    assert_eq!(refused.body["detail"], "invalid token");
+    assert_eq!(
+        refused.header("www-authenticate"),
+        Some("Bearer error=\"invalid_token\"")
+    );
+    let later = token_of_session(now() + 1, "laptop");
+    assert_eq!(list_with(&app, &later).await, 200, "issued after it");
+    let theirs = app
+        .call(Method::GET, &format!("/api/{OTHER_USER}/tasks"))
+        .token(&token_for(OTHER_USER))
+        .send()
+        .await;
+    assert_eq!(theirs.status, 200, "another user is not signed out");
+}
+
+#[tokio::test]
+async fn revoke_session_refuses_that_session_only_and_is_idempotent() {
+    let (app, _) = app_with_a_task().await;
+    let iat = now() - 1;
+    for _ in 0..2 {
+        let response = run(&app, Route::RevokeSession, "valid", "").await;
+        assert_eq!(response.status, 204, "{}", response.body);
+    }
+    assert_eq!(
+        list_with(&app, &token_of_session(iat, SESSION_ID)).await,
+        401
+    );
+    assert_eq!(
+        list_with(&app, &token_of_session(now() + 1, SESSION_ID)).await,
+        401
+    );
+    assert_eq!(
+        list_with(&app, &token_of_session(iat, "another")).await,
+        200
+    );
+    assert_eq!(list_with(&app, &token_for(USER)).await, 200, "no sid");
+}
+
+#[tokio::test]
+async fn a_session_id_is_taken_from_the_path_as_it_is_never_decoded() {
+    let (app, _) = app_with_a_task().await;
+    let response = run(&app, Route::RevokeSession, "percent-encoded-session-id", "").await;
+    assert_eq!(response.status, 204, "{}", response.body);
+    let iat = now() - 1;
+    assert_eq!(list_with(&app, &token_of_session(iat, "a%2Fb")).await, 401);
+    assert_eq!(list_with(&app, &token_of_session(iat, "a/b")).await, 200);
+}
+
+#[tokio::test]
+async fn a_session_id_that_is_not_1_to_255_visible_ascii_characters_is_400() {
+    for name in ["session-id-too-long", "session-id-not-ascii"] {
+        let (app, _) = app_with_a_task().await;
+        let response = run(&app, Route::RevokeSession, name, "").await;
+        response.assert_problem_kind(400, "invalid-session-id", name);
+        assert_eq!(
+            list_with(&app, &token_for(USER)).await,
+            200,
+            "{name}: nothing revoked"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_token_cannot_revoke_and_the_other_user_fixture_stores_nothing() {
+    let (app, _) = app_with_a_task().await;
+    let other = run(&app, Route::RevokeSessions, "other-user", "").await;
+    other.assert_problem_kind(403, "forbidden", "revoke-sessions/other-user");
+    let mut their_claims = claims_for(OTHER_USER);
+    their_claims["sid"] = json!(SESSION_ID);
+    let theirs = hs256_token(&their_claims, SECRET);
+    let listed = app
+        .call(Method::GET, &format!("/api/{OTHER_USER}/tasks"))
+        .token(&theirs)
+        .send()
+        .await;
+    assert_eq!(listed.status, 200, "the other user was not signed out");
+
+    let revoked = token_of_session(now() - 1, "old");
+    run(&app, Route::RevokeSessions, "valid", "").await;
+    let event = fixture_text(Route::RevokeSession, "valid").replace(TOKEN_PLACEHOLDER, &revoked);
+    let response = invoke(&app, Route::RevokeSession, event).await;
+    response.assert_problem_kind(401, "unauthorized", "a revoked token revoking");
 }
 
 // --- auth, on every route ---------------------------------------------------------------------

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use lambda_http::http::Method;
 use serde_json::json;
 use taskgate::App;
-use taskgate::app::item_actions_of;
+use taskgate::app::item_access_of;
 use taskgate::aws::{load, sdk_config_loader};
 use taskgate::http::routes::ROUTES;
 use taskgate::tasks::dynamodb::{DynamoDbStore, TenantClients, USER_TAG};
@@ -46,7 +46,7 @@ async fn isolated_app() -> Isolated {
     let store = store.isolated(TenantClients::new(
         &config,
         TENANT_ROLE,
-        &item_actions_of(&ROUTES),
+        &item_access_of(&ROUTES),
     ));
     let authenticator = taskgate::auth::Authenticator::new(&hs256_config())
         .await
@@ -140,8 +140,104 @@ async fn the_whole_api_works_with_per_user_credentials_only() {
         assert_eq!(call.access_key, data[0].access_key, "{call:?}");
     }
     let describe = aws.calls_of("DescribeTable");
-    assert_eq!(describe.len(), 1, "the cold-start call");
-    assert_eq!(describe[0].access_key, base_key);
+    assert_eq!(describe.len(), 2, "the cold-start calls");
+    assert!(describe.iter().all(|call| call.access_key == base_key));
+}
+
+/// The revocation item's key as a recorded DynamoDB request names it.
+const REVOCATION_ITEM: &str = r##""task_id":{"S":"#revocation"}"##;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_revocation_item_is_read_and_written_only_with_the_tenant_session() {
+    let Isolated {
+        app,
+        aws,
+        moto: _moto,
+    } = isolated_app().await;
+    let mine = taskgate_tests::hs256_token(
+        &json!({"sub": USER, "iss": taskgate_tests::ISSUER, "aud": taskgate_tests::ISSUER,
+                "iat": taskgate_tests::now() - 1, "exp": taskgate_tests::now() + 900, "sid": "s1"}),
+        taskgate_tests::SECRET,
+    );
+    assert_eq!(list_status(&app, USER).await, 200);
+    let revoked = app
+        .call(Method::DELETE, &format!("/api/{USER}/sessions/s1"))
+        .token(&token_for(USER))
+        .send()
+        .await;
+    assert_eq!(revoked.status, 204, "{}", revoked.body);
+    let refused = app
+        .call(Method::GET, &format!("/api/{USER}/tasks"))
+        .token(&mine)
+        .send()
+        .await;
+    refused.assert_problem(401);
+    let everywhere = app
+        .call(Method::DELETE, &format!("/api/{USER}/sessions"))
+        .token(&token_for(USER))
+        .send()
+        .await;
+    assert_eq!(everywhere.status, 204, "{}", everywhere.body);
+
+    let on_the_item: Vec<_> = aws
+        .data_calls()
+        .into_iter()
+        .filter(|call| call.body.contains(REVOCATION_ITEM))
+        .collect();
+    let actions: std::collections::BTreeSet<&str> = on_the_item
+        .iter()
+        .map(|call| call.action.as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["GetItem", "UpdateItem"].into(),
+        "read (the check and before each write) and written: {on_the_item:?}"
+    );
+    let [assumed] = aws.calls_of("AssumeRole").try_into().expect("one session");
+    let tenant_key = aws
+        .data_calls()
+        .iter()
+        .find(|call| call.action == "Query")
+        .expect("the list's Query")
+        .access_key
+        .clone();
+    let base_key = test_credentials().access_key_id().to_string();
+    for call in &on_the_item {
+        assert_ne!(
+            call.access_key, base_key,
+            "{call:?}: the function's own role"
+        );
+        assert_eq!(
+            call.access_key, tenant_key,
+            "{call:?}: the user's tenant session"
+        );
+    }
+    // That session's policy holds the revocation item to its attributes (tests/iam evaluates it).
+    let policy: serde_json::Value =
+        serde_json::from_str(&form_value(&assumed.body, "Policy").expect("a session policy"))
+            .unwrap();
+    let restricted: Vec<&serde_json::Value> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|statement| statement.get("Condition").is_some())
+        .collect();
+    assert_eq!(restricted.len(), 2, "{policy}");
+    for statement in restricted {
+        let attributes =
+            &statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"];
+        assert!(
+            attributes
+                .as_array()
+                .unwrap()
+                .contains(&json!("not_before")),
+            "{policy}"
+        );
+        assert!(
+            !attributes.as_array().unwrap().contains(&json!("title")),
+            "{policy}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

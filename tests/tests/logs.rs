@@ -1,6 +1,7 @@
 //! The logs of a run of the whole attack catalogue: auth outcomes are structured events at the
-//! right levels (accepted at debug, rejected at info with a reason code, forbidden at warn with
-//! `sub` and the path user), and no token, signature segment or secret ever appears.
+//! right levels (accepted at debug, rejected at info with a reason code, and `sub` for a revoked
+//! token, forbidden at warn with `sub` and the path user), and no token, signature segment or
+//! secret ever appears.
 
 mod catalogue;
 
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 use taskgate_tests::{SECRET, USER, claims_for, hs256_token, now, spawn_app, token_for};
 
 /// Every reason code `AuthError::reason` can return.
-const REASONS: [&str; 16] = [
+const REASONS: [&str; 18] = [
     "missing_token",
     "malformed_authorization",
     "token_in_query",
@@ -30,6 +31,8 @@ const REASONS: [&str; 16] = [
     "issued_in_future",
     "wrong_issuer",
     "wrong_audience",
+    "lifetime_too_long",
+    "revoked",
 ];
 
 /// A log sink shared with the subscriber.
@@ -79,6 +82,7 @@ fn logs_of_the_catalogue() -> String {
             catalogue::item_15_session_cookie_token().await;
             catalogue::item_16_weak_hs256_secrets().await;
             catalogue::item_17_path_user_is_not_sub().await;
+            catalogue::item_18_revocation().await;
         });
     });
     let bytes = capture.0.lock().unwrap().clone();
@@ -132,6 +136,12 @@ fn the_catalogue_logs_each_auth_outcome_and_never_a_token_signature_or_secret() 
         let reason = event["fields"]["reason"].as_str().expect("a reason code");
         assert!(REASONS.contains(&reason), "unknown reason {reason}");
         reasons.insert(reason);
+        if reason == "revoked" {
+            assert_eq!(
+                event["fields"]["sub"], USER,
+                "a revoked token's user: {event}"
+            );
+        }
     }
     assert_eq!(
         reasons,

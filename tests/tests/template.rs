@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 
 use serde_norway::Value;
 use taskgate::Route;
-use taskgate::app::item_actions;
+use taskgate::app::{item_access, item_access_of};
 use taskgate::http::routes::ROUTES;
-use taskgate::tasks::dynamodb::USER_TAG;
+use taskgate::tasks::dynamodb::{ItemAccess, USER_TAG, session_policy};
 use taskgate_tests::dynamodb_local::{
     self, IndexDefinition, TableDefinition, table_definition, template,
 };
@@ -139,10 +139,9 @@ fn is_secret_policy(policy: &Value) -> bool {
 const STATUS_INDEX_ARN: &str = "${TasksTable.Arn}/index/by_status";
 
 /// The actions of an inline statement, which must be on the table's ARN only (and for a list,
-/// the status index's), unconditioned.
-fn table_actions(id: &str, statement: &Value) -> Vec<String> {
+/// the status index's), and its condition as JSON.
+fn table_access(id: &str, statement: &Value) -> (BTreeSet<String>, Option<serde_json::Value>) {
     assert_eq!(statement["Effect"], "Allow");
-    assert!(statement.get("Condition").is_none());
     let resource = &statement["Resource"];
     let table_only = is_tagged(resource, "!GetAtt", "TasksTable.Arn");
     let table_and_index = resource.as_sequence().is_some_and(|list| {
@@ -157,23 +156,33 @@ fn table_actions(id: &str, statement: &Value) -> Vec<String> {
         table_only || (lists && table_and_index),
         "{id}: resource must be the table's ARN only (a list's also the status index's): {resource:?}",
     );
-    match &statement["Action"] {
-        Value::String(action) => vec![action.clone()],
+    let actions = match &statement["Action"] {
+        Value::String(action) => BTreeSet::from([action.clone()]),
         actions => actions
             .as_sequence()
             .unwrap()
             .iter()
             .map(|a| a.as_str().unwrap().to_string())
             .collect(),
-    }
+    };
+    let condition = statement
+        .get("Condition")
+        .map(|condition| serde_json::to_value(condition).expect("a condition without tags"));
+    (actions, condition)
 }
 
 fn set(actions: &[&str]) -> BTreeSet<String> {
     actions.iter().map(|a| a.to_string()).collect()
 }
 
+/// An [`ItemAccess`] as the template's statement of it reads: its actions and condition.
+fn expected(access: &ItemAccess) -> (BTreeSet<String>, Option<serde_json::Value>) {
+    (set(access.actions), access.condition())
+}
+
 /// Each function role: `DescribeTable` (its cold-start call) on the table; its route's item
-/// actions (the same list the store's session policy uses) only in `app` isolation; in `iam`
+/// access (the same list the store's session policy uses: its own actions, and the
+/// attribute-restricted access to the revocation item) only in `app` isolation; in `iam`
 /// isolation only the policy that assumes the tenant role; and the secret's policy in HS256 mode.
 /// No other managed policy, no SAM policy template (e.g. DynamoDBCrudPolicy).
 #[test]
@@ -195,26 +204,33 @@ fn each_function_may_call_only_what_its_route_needs_on_the_table_only() {
             "{id}"
         );
         assert_eq!(inline.as_mapping().unwrap().len(), 1, "{id}: {inline:?}");
-        let [describe, app_only] = inline["Statement"].as_sequence().unwrap().as_slice() else {
-            panic!("{id}: two statements");
+        let [describe, app_only @ ..] = inline["Statement"].as_sequence().unwrap().as_slice()
+        else {
+            panic!("{id}: statements");
         };
         assert_eq!(
-            set(&["dynamodb:DescribeTable"]),
-            table_actions(id, describe).into_iter().collect()
+            (set(&["dynamodb:DescribeTable"]), None),
+            table_access(id, describe)
         );
-        let (tag, choice) = tagged(app_only).expect("!If");
-        assert_eq!(tag, "!If");
-        assert_eq!(choice[0], "IamIsolation");
-        assert!(
-            is_tagged(&choice[1], "!Ref", "AWS::NoValue"),
-            "{id}: no item access in iam"
-        );
-        let actions: BTreeSet<String> = table_actions(id, &choice[2]).into_iter().collect();
-        assert_eq!(actions, set(item_actions(route)), "{id}");
+        let granted: Vec<_> = app_only
+            .iter()
+            .map(|statement| {
+                let (tag, choice) = tagged(statement).expect("!If");
+                assert_eq!(tag, "!If");
+                assert_eq!(choice[0], "IamIsolation");
+                assert!(
+                    is_tagged(&choice[1], "!Ref", "AWS::NoValue"),
+                    "{id}: no item access in iam"
+                );
+                table_access(id, &choice[2])
+            })
+            .collect();
+        let needed: Vec<_> = item_access(route).iter().map(expected).collect();
+        assert_eq!(granted, needed, "{id}");
     }
 }
 
-/// The tenant role: trusted by the six function roles only, with the user tag; its one policy
+/// The tenant role: trusted by the eight function roles only, with the user tag; its one policy
 /// allows exactly the item actions the routes need, on the table, only on the partition named by
 /// the session's tag. (`tests/iam/` evaluates these policies with a real IAM evaluator.)
 #[test]
@@ -256,9 +272,9 @@ fn the_tenant_role_allows_the_routes_actions_on_the_tagged_partition_only() {
     else {
         panic!("two statements: the table, and Query on the status index");
     };
-    let all_routes: BTreeSet<String> = ROUTES
-        .into_iter()
-        .flat_map(item_actions)
+    let all_routes: BTreeSet<String> = item_access_of(&ROUTES)
+        .iter()
+        .flat_map(|access| access.actions)
         .map(|a| a.to_string())
         .collect();
     let actions: BTreeSet<String> = statement["Action"]
@@ -301,6 +317,30 @@ fn the_tenant_role_allows_the_routes_actions_on_the_tagged_partition_only() {
     let (_, choice) = tagged(&variables["TENANT_ROLE_ARN"]).expect("!If");
     assert_eq!(choice[0], "IamIsolation");
     assert!(is_tagged(&choice[1], "!GetAtt", "TenantDataRole.Arn"));
+}
+
+/// What `tests/iam/` evaluates as each function's tenant session policy: the one the store builds
+/// for the routes of that function. `TASKGATE_BLESS=1` writes the file from the code.
+#[test]
+fn tests_iam_evaluates_the_session_policies_the_code_builds() {
+    let path = repo_path("tests/iam/session-policies.json");
+    let mut policies = serde_json::Map::new();
+    for route in ROUTES {
+        let policy: serde_json::Value =
+            serde_json::from_str(&session_policy(&item_access_of(&[route]))).unwrap();
+        policies.insert(route.function_name().into(), policy);
+    }
+    let expected = serde_json::to_string_pretty(&policies).unwrap() + "\n";
+    if std::env::var_os("TASKGATE_BLESS").is_some() {
+        std::fs::write(&path, &expected).unwrap();
+    }
+    let stored = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        stored == expected,
+        "{} is not the session policies the code builds; run \
+         `TASKGATE_BLESS=1 cargo test -p taskgate-tests --test template` to write it:\n{expected}",
+        path.display()
+    );
 }
 
 #[test]

@@ -29,6 +29,7 @@ fn config(keys: KeySource, issuer: &str) -> AuthConfig {
         issuer: issuer.into(),
         audience: issuer.into(),
         leeway: Duration::from_secs(LEEWAY as u64),
+        max_token_lifetime: taskgate::config::DEFAULT_MAX_TOKEN_LIFETIME,
     }
 }
 

@@ -32,6 +32,9 @@ fn app() -> App {
         issuer: "http://localhost:3000".into(),
         audience: "http://localhost:3000".into(),
         leeway: Duration::from_secs(30),
+        // The seeds' tokens live until 2100, so that they stay valid: far past the longest
+        // lifetime `AUTH_MAX_TOKEN_LIFETIME_SECONDS` allows.
+        max_token_lifetime: Duration::from_secs(100 * 365 * 24 * 3600),
     };
     let authenticator = RUNTIME
         .block_on(Authenticator::new(&config))

@@ -41,6 +41,9 @@ static VERIFIERS: LazyLock<Vec<Authenticator>> = LazyLock::new(|| {
                 issuer: "http://127.0.0.1:3765".into(),
                 audience: "http://127.0.0.1:3765".into(),
                 leeway: Duration::from_secs(30),
+                // The seeds' tokens live until 2100, so that they stay valid: far past the longest
+                // lifetime `AUTH_MAX_TOKEN_LIFETIME_SECONDS` allows.
+                max_token_lifetime: Duration::from_secs(100 * 365 * 24 * 3600),
             };
             RUNTIME
                 .block_on(Authenticator::new(&config))

@@ -14,6 +14,13 @@ use crate::config::ConfigError;
 const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// Leeway when `AUTH_LEEWAY_SECONDS` is not set.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// The longest token lifetime (`exp` - `iat`) when `AUTH_MAX_TOKEN_LIFETIME_SECONDS` is not set:
+/// a day (Better Auth's tokens live 15 minutes; the development demo token exactly a day).
+pub const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// The bounds of `AUTH_MAX_TOKEN_LIFETIME_SECONDS`: a minute to a week. A revoked session is
+/// remembered this long (docs/sessions.md), so the bound keeps each user's state small.
+const TOKEN_LIFETIME_BOUNDS: (Duration, Duration) =
+    (Duration::from_secs(60), Duration::from_secs(7 * 24 * 3600));
 /// Fewest bytes an HS256 secret may have.
 const MIN_HS256_SECRET_BYTES: usize = 32;
 
@@ -34,6 +41,9 @@ pub struct AuthConfig {
     pub audience: String,
     /// `AUTH_LEEWAY_SECONDS`: allowed clock skew for `exp`, `nbf` and `iat`.
     pub leeway: Duration,
+    /// `AUTH_MAX_TOKEN_LIFETIME_SECONDS`: tokens whose `exp` is further after their `iat` are
+    /// refused (`lifetime_too_long`).
+    pub max_token_lifetime: Duration,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -43,6 +53,7 @@ impl std::fmt::Debug for AuthConfig {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("leeway", &self.leeway)
+            .field("max_token_lifetime", &self.max_token_lifetime)
             .finish()
     }
 }
@@ -107,6 +118,7 @@ impl AuthConfig {
             issuer: required("AUTH_ISSUER")?,
             audience: required("AUTH_AUDIENCE")?,
             leeway: leeway(env("AUTH_LEEWAY_SECONDS"))?,
+            max_token_lifetime: max_token_lifetime(env("AUTH_MAX_TOKEN_LIFETIME_SECONDS"))?,
         })
     }
 }
@@ -120,11 +132,12 @@ const KEY_SOURCE_VARIABLES: [&str; 4] = [
 ];
 
 /// The `AUTH_*` variables taskgate reads besides the key sources.
-const OTHER_AUTH_VARIABLES: [&str; 4] = [
+const OTHER_AUTH_VARIABLES: [&str; 5] = [
     "AUTH_HS256_PREVIOUS_SECRET",
     "AUTH_ISSUER",
     "AUTH_AUDIENCE",
     "AUTH_LEEWAY_SECONDS",
+    "AUTH_MAX_TOKEN_LIFETIME_SECONDS",
 ];
 
 /// `AUTH_*` variables of the front end (`web/`), which the API ignores.
@@ -265,6 +278,25 @@ fn leeway(raw: Option<String>) -> Result<Duration, ConfigError> {
         ));
     }
     Ok(leeway)
+}
+
+fn max_token_lifetime(raw: Option<String>) -> Result<Duration, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(DEFAULT_MAX_TOKEN_LIFETIME);
+    };
+    let (min, max) = TOKEN_LIFETIME_BOUNDS;
+    match raw.trim().parse::<u64>().map(Duration::from_secs) {
+        Ok(lifetime) if (min..=max).contains(&lifetime) => Ok(lifetime),
+        _ => Err(ConfigError::new(
+            "AUTH_MAX_TOKEN_LIFETIME_SECONDS",
+            format!(
+                "must be a whole number of seconds from {} to {} (a week), got {raw:?}; it must \
+                 be at least the lifetime of the tokens your issuer mints (Better Auth: 900)",
+                min.as_secs(),
+                max.as_secs()
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -408,6 +440,42 @@ mod tests {
         ];
         let config = AuthConfig::from_lookup(lookup(&ok)).unwrap();
         assert_eq!(config.leeway, MAX_LEEWAY);
+    }
+
+    #[test]
+    fn the_longest_token_lifetime_defaults_to_a_day_and_is_bounded() {
+        let with = |value: &'static str| {
+            let vars = [
+                ISS[0],
+                ISS[1],
+                ("AUTH_JWKS", "{}"),
+                ("AUTH_MAX_TOKEN_LIFETIME_SECONDS", value),
+            ];
+            AuthConfig::from_lookup(lookup(&vars))
+        };
+        let default = AuthConfig::from_lookup(lookup(&[ISS[0], ISS[1], ("AUTH_JWKS", "{}")]));
+        assert_eq!(
+            default.unwrap().max_token_lifetime,
+            DEFAULT_MAX_TOKEN_LIFETIME
+        );
+        assert_eq!(
+            with("900").unwrap().max_token_lifetime,
+            Duration::from_secs(900)
+        );
+        assert_eq!(
+            with("604800").unwrap().max_token_lifetime.as_secs(),
+            604_800
+        );
+        for bad in ["59", "604801", "-1", "1.5", "a day"] {
+            let error = with(bad).unwrap_err();
+            assert_eq!(error.variable, "AUTH_MAX_TOKEN_LIFETIME_SECONDS", "{bad}");
+            assert!(error.reason.contains("from 60 to 604800"), "{error}");
+        }
+        assert_eq!(
+            auth_variables_set(vars(&[("AUTH_MAX_TOKEN_LIFETIME_SECONDS", "900")])),
+            Ok(true),
+            "a variable taskgate reads"
+        );
     }
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

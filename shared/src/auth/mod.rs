@@ -13,10 +13,12 @@ mod secret;
 mod token;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 
 pub use claims::Claims;
+use claims::Expected;
 
 use crate::config::ConfigError;
 use config::{AuthConfig, KeySource};
@@ -62,6 +64,11 @@ pub enum AuthError {
     WrongIssuer,
     #[error("the token is not meant for this API")]
     WrongAudience,
+    #[error("the token's exp is further after its iat than the longest lifetime accepted")]
+    LifetimeTooLong,
+    /// The token is well formed and signed, but its user revoked it (sign-out).
+    #[error("the token was revoked")]
+    Revoked,
     #[error("the verification keys cannot be fetched right now")]
     KeysUnavailable,
 }
@@ -86,6 +93,8 @@ impl AuthError {
             AuthError::IssuedInFuture => "issued_in_future",
             AuthError::WrongIssuer => "wrong_issuer",
             AuthError::WrongAudience => "wrong_audience",
+            AuthError::LifetimeTooLong => "lifetime_too_long",
+            AuthError::Revoked => "revoked",
             AuthError::KeysUnavailable => "keys_unavailable",
         }
     }
@@ -94,9 +103,7 @@ impl AuthError {
 /// Verifies bearer tokens. Built once per cold start and shared by every invocation.
 pub struct Authenticator {
     keys: Keys,
-    issuer: String,
-    audience: String,
-    leeway_secs: i64,
+    expected: Expected,
 }
 
 enum Keys {
@@ -147,10 +154,20 @@ impl Authenticator {
         };
         Ok(Self {
             keys,
-            issuer: config.issuer.clone(),
-            audience: config.audience.clone(),
-            leeway_secs: config.leeway.as_secs() as i64,
+            expected: Expected {
+                issuer: config.issuer.clone(),
+                audience: config.audience.clone(),
+                leeway: config.leeway.as_secs() as i64,
+                max_lifetime: config.max_token_lifetime.as_secs() as i64,
+            },
         })
+    }
+
+    /// How long after a moment a token issued by then may still be accepted: the longest
+    /// lifetime plus twice the leeway (`iat` up to the leeway ahead, `exp` honoured up to the
+    /// leeway late). A revoked session is remembered this long.
+    pub fn longest_acceptance(&self) -> Duration {
+        Duration::from_secs((self.expected.max_lifetime + 2 * self.expected.leeway) as u64)
     }
 
     /// Verifies the `Authorization` header value at the current time.
@@ -169,7 +186,7 @@ impl Authenticator {
     ) -> Result<Claims, AuthError> {
         let token = self.verified_token(authorization).await?;
         let claims: Claims = token.claims()?;
-        claims.check(&self.issuer, &self.audience, now, self.leeway_secs)?;
+        claims.check(&self.expected, now)?;
         Ok(claims)
     }
 

@@ -1,13 +1,18 @@
 //! Environment -> [`Config`], parsed once at cold start. Every error names the variable. Each
-//! part is defined next to what it configures: auth in `auth`, limits and data isolation here.
+//! part is defined next to what it configures: auth in `auth`, the revocation cache's age bound
+//! in `revocation`, limits and data isolation here.
 
 mod isolation;
 mod limits;
 
 use std::borrow::Cow;
+use std::time::Duration;
 
-pub use crate::auth::config::{AuthConfig, DEFAULT_LEEWAY, KeySource, auth_variables_set};
+pub use crate::auth::config::{
+    AuthConfig, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LIFETIME, KeySource, auth_variables_set,
+};
 pub use crate::auth::refresh::RefreshPolicy;
+pub use crate::revocation::{DEFAULT_REVOCATION_TTL, revocation_ttl};
 pub use isolation::DataIsolation;
 pub use limits::{DEFAULT_REQUEST_DEADLINE, DEFAULT_TASK_QUOTA, Limits};
 
@@ -21,6 +26,9 @@ pub struct Config {
     pub isolation: DataIsolation,
     /// `TASK_QUOTA` and `REQUEST_DEADLINE_MS`: what one user and one request may cost.
     pub limits: Limits,
+    /// `REVOCATION_TTL_S`: how long an instance may use a user's revocation state before
+    /// reading it again; the bound on how late a sign-out reaches every instance.
+    pub revocation_ttl: Duration,
 }
 
 /// A configuration problem, naming the variable.
@@ -60,6 +68,7 @@ impl Config {
             auth: AuthConfig::from_lookup(&env)?,
             isolation: DataIsolation::from_lookup(&env, tasks_table.is_some())?,
             limits: Limits::from_lookup(&env)?,
+            revocation_ttl: revocation_ttl(&env)?,
             tasks_table,
         })
     }
@@ -123,6 +132,7 @@ mod tests {
         let in_memory = Config::from_lookup(lookup(&AUTH)).unwrap();
         assert_eq!(in_memory.tasks_table, None);
         assert_eq!(in_memory.limits, Limits::default());
+        assert_eq!(in_memory.revocation_ttl, DEFAULT_REVOCATION_TTL);
     }
 
     #[test]
@@ -135,6 +145,7 @@ mod tests {
         assert_eq!(error(("AUTH_LEEWAY_SECONDS", "x")), "AUTH_LEEWAY_SECONDS");
         assert_eq!(error(("DATA_ISOLATION", "iam")), "DATA_ISOLATION");
         assert_eq!(error(("TASK_QUOTA", "0")), "TASK_QUOTA");
+        assert_eq!(error(("REVOCATION_TTL_S", "301")), "REVOCATION_TTL_S");
     }
 
     #[test]

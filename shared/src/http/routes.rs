@@ -12,21 +12,29 @@ pub enum Route {
     UpdateTask,
     DeleteTask,
     CompleteTask,
+    /// Sign out everywhere: every token of the user issued so far is refused.
+    RevokeSessions,
+    /// Sign out one session: every token with that `sid` is refused.
+    RevokeSession,
 }
 
 /// Every route, in the order of the API contract.
-pub const ROUTES: [Route; 6] = [
+pub const ROUTES: [Route; 8] = [
     Route::ListTasks,
     Route::CreateTask,
     Route::GetTask,
     Route::UpdateTask,
     Route::DeleteTask,
     Route::CompleteTask,
+    Route::RevokeSessions,
+    Route::RevokeSession,
 ];
 
 const COLLECTION: &str = "/api/{user_id}/tasks";
 const ITEM: &str = "/api/{user_id}/tasks/{task_id}";
 const COMPLETE: &str = "/api/{user_id}/tasks/{task_id}/complete";
+const SESSIONS: &str = "/api/{user_id}/sessions";
+const SESSION: &str = "/api/{user_id}/sessions/{session_id}";
 
 impl Route {
     /// The HTTP method this route answers.
@@ -35,7 +43,7 @@ impl Route {
             Route::ListTasks | Route::GetTask => Method::GET,
             Route::CreateTask => Method::POST,
             Route::UpdateTask => Method::PUT,
-            Route::DeleteTask => Method::DELETE,
+            Route::DeleteTask | Route::RevokeSessions | Route::RevokeSession => Method::DELETE,
             Route::CompleteTask => Method::PATCH,
         }
     }
@@ -46,7 +54,15 @@ impl Route {
             Route::ListTasks | Route::CreateTask => COLLECTION,
             Route::GetTask | Route::UpdateTask | Route::DeleteTask => ITEM,
             Route::CompleteTask => COMPLETE,
+            Route::RevokeSessions => SESSIONS,
+            Route::RevokeSession => SESSION,
         }
+    }
+
+    /// Whether the route only reads: its store read may run while the token's revocation state
+    /// is read, since nothing is written (routes that write check the state first).
+    pub fn only_reads(self) -> bool {
+        matches!(self, Route::ListTasks | Route::GetTask)
     }
 
     /// The name of the Lambda function (and its crate under `functions/`) that serves it.
@@ -58,6 +74,8 @@ impl Route {
             Route::UpdateTask => "update-task",
             Route::DeleteTask => "delete-task",
             Route::CompleteTask => "complete-task",
+            Route::RevokeSessions => "revoke-sessions",
+            Route::RevokeSession => "revoke-session",
         }
     }
 
@@ -72,6 +90,7 @@ impl Route {
 pub struct PathParams {
     pub user_id: String,
     pub task_id: Option<String>,
+    pub session_id: Option<String>,
 }
 
 /// What the route table says about a method and a path.
@@ -101,22 +120,27 @@ pub fn match_route(method: &Method, path: &str) -> RouteMatch {
     RouteMatch::MethodNotAllowed(allow)
 }
 
-/// Splits `/api/{user_id}/tasks[/{task_id}[/complete]]` into its template and parameters.
+/// Splits `/api/{user_id}/tasks[/{task_id}[/complete]]` and
+/// `/api/{user_id}/sessions[/{session_id}]` into the template and its parameters.
 fn parse_path(path: &str) -> Option<(&'static str, PathParams)> {
     // Six segments at most: a longer path matches no route either way.
     let segments: Vec<&str> = path.strip_prefix('/')?.split('/').take(6).collect();
-    let (template, user_id, task_id) = match segments.as_slice() {
-        ["api", user, "tasks"] => (COLLECTION, *user, None),
-        ["api", user, "tasks", task] => (ITEM, *user, Some(*task)),
-        ["api", user, "tasks", task, "complete"] => (COMPLETE, *user, Some(*task)),
+    let (template, user_id, task_id, session_id) = match segments.as_slice() {
+        ["api", user, "tasks"] => (COLLECTION, *user, None, None),
+        ["api", user, "tasks", task] => (ITEM, *user, Some(*task), None),
+        ["api", user, "tasks", task, "complete"] => (COMPLETE, *user, Some(*task), None),
+        ["api", user, "sessions"] => (SESSIONS, *user, None, None),
+        ["api", user, "sessions", session] => (SESSION, *user, None, Some(*session)),
         _ => return None,
     };
-    if user_id.is_empty() || task_id.is_some_and(str::is_empty) {
+    let empty = |param: Option<&str>| param.is_some_and(str::is_empty);
+    if user_id.is_empty() || empty(task_id) || empty(session_id) {
         return None;
     }
     let params = PathParams {
         user_id: user_id.to_string(),
         task_id: task_id.map(str::to_string),
+        session_id: session_id.map(str::to_string),
     };
     Some((template, params))
 }
@@ -131,7 +155,8 @@ mod tests {
             let path = route
                 .path()
                 .replace("{user_id}", "u1")
-                .replace("{task_id}", "t1");
+                .replace("{task_id}", "t1")
+                .replace("{session_id}", "s1");
             let RouteMatch::Found(found, params) = match_route(&route.method(), &path) else {
                 panic!("{route:?} did not match {path}");
             };
@@ -150,6 +175,30 @@ mod tests {
             match_route(&Method::GET, "/api/u1/tasks/t1/complete"),
             RouteMatch::MethodNotAllowed(vec![Method::PATCH])
         );
+        for path in ["/api/u1/sessions", "/api/u1/sessions/s1"] {
+            assert_eq!(
+                match_route(&Method::GET, path),
+                RouteMatch::MethodNotAllowed(vec![Method::DELETE]),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_session_id_is_taken_from_the_raw_path_as_it_is() {
+        let RouteMatch::Found(route, params) =
+            match_route(&Method::DELETE, "/api/u1/sessions/a%2Fb%20c")
+        else {
+            panic!("no match");
+        };
+        assert_eq!(route, Route::RevokeSession);
+        assert_eq!(params.session_id.as_deref(), Some("a%2Fb%20c"));
+        assert_eq!(params.task_id, None);
+        let RouteMatch::Found(route, params) = match_route(&Method::DELETE, "/api/u1/sessions")
+        else {
+            panic!("no match");
+        };
+        assert_eq!((route, params.session_id), (Route::RevokeSessions, None));
     }
 
     #[test]
@@ -166,6 +215,10 @@ mod tests {
             "/api/u1/tasks/t1/complete/",
             "/api/u1/tasks/t1/complete/x/y",
             "api/u1/tasks",
+            "/api/u1/sessions/",
+            "/api/u1/sessions/s1/",
+            "/api/u1/sessions/s1/x",
+            "/api//sessions",
         ] {
             assert_eq!(
                 match_route(&Method::GET, path),

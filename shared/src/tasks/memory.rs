@@ -1,5 +1,6 @@
 //! The embedded in-memory store: the default of `taskgate-local`, with the same conditional
-//! semantics as the DynamoDB store, the same 24-hour idempotency window, and bounded maps.
+//! semantics as the DynamoDB store, the same 24-hour idempotency window, and bounded maps; it
+//! keeps the users' revocation states too, as the DynamoDB store does in the same table.
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -9,6 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::config::DEFAULT_TASK_QUOTA;
+use crate::revocation::{MemoryRevocations, Revocation, RevocationState, RevocationStore};
 
 use super::{
     Created, Cursor, IDEMPOTENCY_WINDOW, ListQuery, Page, StoreError, Task, TaskChanges, TaskId,
@@ -25,6 +27,7 @@ pub struct MemoryStore {
     state: Mutex<State>,
     /// Tasks one user may have.
     quota: u64,
+    revocations: MemoryRevocations,
 }
 
 impl Default for MemoryStore {
@@ -32,6 +35,7 @@ impl Default for MemoryStore {
         Self {
             state: Mutex::default(),
             quota: DEFAULT_TASK_QUOTA,
+            revocations: MemoryRevocations::default(),
         }
     }
 }
@@ -217,6 +221,21 @@ impl TaskStore for MemoryStore {
         task.updated_at = now;
         task.version += 1;
         Ok(task.clone())
+    }
+}
+
+#[async_trait]
+impl RevocationStore for MemoryStore {
+    async fn revocation_state(&self, user_id: &str) -> Result<RevocationState, StoreError> {
+        self.revocations.revocation_state(user_id).await
+    }
+
+    async fn revoke(
+        &self,
+        user_id: &str,
+        revocation: &Revocation,
+    ) -> Result<RevocationState, StoreError> {
+        self.revocations.revoke(user_id, revocation).await
     }
 }
 

@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use taskgate::Route;
 use taskgate::auth::{AuthError, Authenticator, Claims};
 use taskgate::config::{AuthConfig, Config, KeySource};
+use taskgate::revocation::{Revocation, RevocationState, RevocationStore};
 use taskgate::tasks::memory::MemoryStore;
 use taskgate::tasks::{Created, ListQuery, Page, StoreError, Task, TaskChanges, TaskId, TaskStore};
 use taskgate_tests::{
@@ -74,7 +75,10 @@ impl Target {
         Self::with_store(mode, Arc::new(MemoryStore::new())).await
     }
 
-    async fn with_store(mode: Mode, store: Arc<dyn TaskStore>) -> Self {
+    async fn with_store<S>(mode: Mode, store: Arc<S>) -> Self
+    where
+        S: TaskStore + RevocationStore + 'static,
+    {
         let (config, key, kid) = match mode {
             Mode::Hs256 => (hs256_config(), &*OUR_SECRET, None),
             Mode::Jwks => (
@@ -1022,8 +1026,25 @@ impl TaskStore for RecordingStore {
     }
 }
 
+#[async_trait]
+impl RevocationStore for RecordingStore {
+    async fn revocation_state(&self, user_id: &str) -> Result<RevocationState, StoreError> {
+        self.record();
+        self.inner.revocation_state(user_id).await
+    }
+    async fn revoke(
+        &self,
+        user_id: &str,
+        revocation: &Revocation,
+    ) -> Result<RevocationState, StoreError> {
+        self.record();
+        self.inner.revoke(user_id, revocation).await
+    }
+}
+
 /// 17. Path user not equal to `sub` (case variants, URL-encoded and Unicode look-alikes of the
-///     same id): 403 and the store is never called.
+///     same id): 403 and the store is never called, on every route (the revoke routes too: a
+///     user can never sign another out).
 pub async fn item_17_path_user_is_not_sub() {
     const TASK: &str = "01KB0000000000000000000000";
     let lookalike: String = USER.replace('K', "\u{039a}").replace('e', "\u{0435}");
@@ -1062,6 +1083,8 @@ pub async fn item_17_path_user_is_not_sub() {
                 (Method::PUT, format!("/api/{user}/tasks/{TASK}")),
                 (Method::DELETE, format!("/api/{user}/tasks/{TASK}")),
                 (Method::PATCH, format!("/api/{user}/tasks/{TASK}/complete")),
+                (Method::DELETE, format!("/api/{user}/sessions")),
+                (Method::DELETE, format!("/api/{user}/sessions/s1")),
             ] {
                 let response = target
                     .app
@@ -1096,9 +1119,95 @@ pub async fn item_17_path_user_is_not_sub() {
             .await;
         assert_eq!(
             store.calls(),
-            1,
-            "the recorder sees the store calls it should"
+            2,
+            "the recorder sees the store calls it should: the list and the revocation state"
         );
+    }
+}
+
+/// 18. Revocation and session claims: `sid` that is not a string of 1 to 255 characters, or
+///     without `iat`: 401 (invalid claims); `exp` more than the longest lifetime after `iat`:
+///     401. After "sign out everywhere", a token issued before it, or without `iat`, is 401
+///     (reason `revoked`) though the verifier alone accepts it; one issued after is accepted.
+///     After a session's sign-out, its tokens are 401 and another session's accepted. A revoked
+///     token cannot revoke.
+pub async fn item_18_revocation() {
+    for mode in MODES {
+        let target = Target::new(mode).await;
+        let start = now();
+        let with = |edit: &dyn Fn(&mut Map<String, Value>)| target.token(&claims(edit));
+        for (what, sid) in [
+            ("sid a number", json!(1)),
+            ("sid null", Value::Null),
+            ("sid an array", json!(["s1"])),
+            ("sid an object", json!({"id": "s1"})),
+            ("sid empty", json!("")),
+            ("sid of 256 characters", json!("s".repeat(256))),
+        ] {
+            let token = with(&|c| {
+                c.insert("sid".into(), sid.clone());
+            });
+            target.rejects(&token, what).await;
+            let verified = target.verify(&format!("Bearer {token}")).await;
+            assert_eq!(verified, Err(AuthError::InvalidClaims), "{mode:?}: {what}");
+        }
+        let sid_without_iat = with(&|c| {
+            c.insert("sid".into(), json!("s1"));
+            c.remove("iat");
+        });
+        target.rejects(&sid_without_iat, "sid without iat").await;
+        let too_long = with(&|c| {
+            c.insert("iat".into(), json!(start - 10));
+            c.insert("exp".into(), json!(start - 10 + 86_401));
+        });
+        target
+            .rejects(&too_long, "exp a day and a second after iat")
+            .await;
+        let verified = target.verify(&format!("Bearer {too_long}")).await;
+        assert_eq!(verified, Err(AuthError::LifetimeTooLong), "{mode:?}");
+        let a_day = with(&|c| {
+            c.insert("iat".into(), json!(start - 10));
+            c.insert("exp".into(), json!(start - 10 + 86_400));
+        });
+        target.accepts(&a_day, "exp exactly a day after iat").await;
+
+        let session = |sid: &str, iat: i64| {
+            with(&|c| {
+                c.insert("sid".into(), json!(sid));
+                c.insert("iat".into(), json!(iat));
+            })
+        };
+        let (laptop, phone) = (session("laptop", start - 1), session("phone", start - 1));
+        let revoke = |path: &'static str, token: String| {
+            let app = &target.app;
+            async move {
+                app.call(Method::DELETE, &format!("/api/{USER}/{path}"))
+                    .token(&token)
+                    .send()
+                    .await
+            }
+        };
+        assert_eq!(revoke("sessions/laptop", phone.clone()).await.status, 204);
+        target.rejects(&laptop, "a revoked session").await;
+        assert!(target.verify(&format!("Bearer {laptop}")).await.is_ok());
+        target.accepts(&phone, "another session").await;
+
+        let no_iat = with(&|c| {
+            c.remove("iat");
+        });
+        target
+            .rejects(&no_iat, "no iat, once the user has revocation state")
+            .await;
+        assert_eq!(revoke("sessions", phone.clone()).await.status, 204);
+        target
+            .rejects(&phone, "issued before sign out everywhere")
+            .await;
+        let refused = revoke("sessions/phone", phone.clone()).await;
+        assert_unauthorized(&refused, &format!("{mode:?}: a revoked token revoking"));
+        let later = session("phone", now() + 1);
+        target
+            .accepts(&later, "issued after sign out everywhere")
+            .await;
     }
 }
 

@@ -167,7 +167,8 @@ fn string<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
     }
 }
 
-fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+/// A number attribute, parsed.
+pub fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
     match item.get(name) {
         Some(AttributeValue::N(value)) => value.parse().map_err(|_| corrupt(name)),
         _ => Err(corrupt(name)),
@@ -180,7 +181,8 @@ fn time(item: &Item, name: &str) -> Result<DateTime<Utc>, StoreError> {
         .map_err(|_| corrupt(name))
 }
 
-fn corrupt(attribute: &str) -> StoreError {
+/// A stored item whose `attribute` is missing or invalid.
+pub fn corrupt(attribute: &str) -> StoreError {
     StoreError::Internal(format!("stored item has a missing or invalid {attribute}"))
 }
 

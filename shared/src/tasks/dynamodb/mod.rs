@@ -2,11 +2,13 @@
 //! secondary index by state (see [`item`](self) for the item layout). Every write is
 //! conditional, so it has the same semantics as the in-memory store; the behaviour suite in
 //! `tests/` runs against both. Creates and deletes also count the user's tasks, in the same
-//! transaction, against the quota.
+//! transaction, against the quota. Each user's revocation state is an item of the same
+//! partition ([`revocation`](self)).
 
 mod backoff;
 mod error;
 mod item;
+mod revocation;
 mod tenant;
 
 use std::time::Duration;
@@ -63,7 +65,8 @@ const NAMES: [(&str, &str); 10] = [
     ("#task_count", TASK_COUNT),
 ];
 
-pub use tenant::{TenantClients, USER_TAG};
+pub use revocation::{REVOCATION_READ_ATTRIBUTES, REVOCATION_WRITE_ATTRIBUTES};
+pub use tenant::{ItemAccess, TenantClients, USER_TAG, session_policy};
 
 /// Tasks in a DynamoDB table.
 pub struct DynamoDbStore {
@@ -615,19 +618,25 @@ impl CreateCancelled {
     }
 }
 
-/// Opens the connection (DNS, TCP, TLS, credentials) before the first request needs it, with
-/// one `DescribeTable` bounded by [`PRIME_TIMEOUT`]. A failure is only logged: the first
-/// request then pays for the connection, or reports the problem itself.
+/// Connections a cold start opens: the first request of a route that only reads makes two
+/// calls at once (its own read and the revocation state's), each on a connection of its own.
+const PRIMED_CONNECTIONS: usize = 2;
+
+/// Opens the connections (DNS, TCP, TLS, credentials) before the first request needs them, with
+/// [`PRIMED_CONNECTIONS`] concurrent `DescribeTable`s bounded by [`PRIME_TIMEOUT`]. A failure is
+/// only logged: the first request then pays for a connection, or reports the problem itself.
 async fn prime(client: Client, table: String) {
-    let call = client.describe_table().table_name(&table).send();
-    match tokio::time::timeout(PRIME_TIMEOUT, call).await {
-        Ok(Ok(_)) => tracing::debug!(table = %table, "DynamoDB connection primed"),
-        Ok(Err(error)) => tracing::warn!(
-            table = %table,
-            error = %DisplayErrorContext(&error),
-            "priming the DynamoDB connection failed"
-        ),
-        Err(_) => tracing::warn!(table = %table, "priming the DynamoDB connection timed out"),
+    let calls = (0..PRIMED_CONNECTIONS).map(|_| client.describe_table().table_name(&table).send());
+    match tokio::time::timeout(PRIME_TIMEOUT, future::join_all(calls)).await {
+        Ok(results) => match results.into_iter().find_map(Result::err) {
+            None => tracing::debug!(table = %table, "DynamoDB connections primed"),
+            Some(error) => tracing::warn!(
+                table = %table,
+                error = %DisplayErrorContext(&error),
+                "priming the DynamoDB connections failed"
+            ),
+        },
+        Err(_) => tracing::warn!(table = %table, "priming the DynamoDB connections timed out"),
     }
 }
 

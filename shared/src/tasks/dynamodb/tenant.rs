@@ -1,8 +1,8 @@
 //! Isolation the database enforces (`DATA_ISOLATION=iam`): every store call for a user runs with
 //! credentials of the tenant role, assumed with a session tag carrying that (verified) user id;
 //! the role's policy allows only items whose partition key equals the tag
-//! (`dynamodb:LeadingKeys`), and a session policy narrows it to the item actions the caller names
-//! (the app names those of the routes its process serves).
+//! (`dynamodb:LeadingKeys`), and a session policy narrows it to the [`ItemAccess`] the caller
+//! names (the app names that of the routes its process serves).
 //! Clients are cached per user (bounded LRU); each refreshes its credentials before they expire,
 //! one `AssumeRole` at a time, and all share the one HTTP connection pool of the SDK settings.
 
@@ -39,12 +39,12 @@ pub struct TenantClients {
 
 impl TenantClients {
     /// Clients that assume `role_arn` with the function's own credentials (from `config`),
-    /// narrowed to the DynamoDB item `actions` (e.g. `dynamodb:GetItem`). No network call.
-    pub fn new(config: &SdkConfig, role_arn: &str, actions: &[&str]) -> Self {
+    /// narrowed to `access` (see [`session_policy`]). No network call.
+    pub fn new(config: &SdkConfig, role_arn: &str, access: &[ItemAccess]) -> Self {
         Self {
             config: config.clone(),
             role_arn: role_arn.to_string(),
-            session_policy: session_policy(actions),
+            session_policy: session_policy(access),
             clients: Mutex::new(LruCache::new(CACHED_USERS)),
         }
     }
@@ -87,14 +87,76 @@ impl TenantClients {
     }
 }
 
-/// The session policy: `actions`, on any resource (the role's own policy limits them to the
-/// table and the user's partition).
-fn session_policy(actions: &[&str]) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
-    })
-    .to_string()
+/// DynamoDB item actions a caller may make: on any attribute, or only on some (IAM's
+/// `dynamodb:Attributes`), which it must then name (`Select` of specific attributes) and never
+/// get back whole (`ReturnValues` of updated attributes at most).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemAccess {
+    pub actions: &'static [&'static str],
+    /// `None`: any attribute.
+    pub attributes: Option<&'static [&'static str]>,
+}
+
+impl ItemAccess {
+    /// `actions` on any attribute.
+    pub const fn any(actions: &'static [&'static str]) -> Self {
+        Self {
+            actions,
+            attributes: None,
+        }
+    }
+
+    /// `actions` on `attributes` only.
+    pub const fn only(
+        actions: &'static [&'static str],
+        attributes: &'static [&'static str],
+    ) -> Self {
+        Self {
+            actions,
+            attributes: Some(attributes),
+        }
+    }
+
+    /// The IAM condition that holds it to its attributes, if it has any.
+    pub fn condition(&self) -> Option<serde_json::Value> {
+        self.attributes.map(|attributes| {
+            serde_json::json!({
+                "ForAllValues:StringEquals": {"dynamodb:Attributes": attributes},
+                "StringEqualsIfExists": {
+                    "dynamodb:Select": "SPECIFIC_ATTRIBUTES",
+                    "dynamodb:ReturnValues": ["NONE", "UPDATED_OLD", "UPDATED_NEW"],
+                },
+            })
+        })
+    }
+}
+
+/// The session policy: the actions of every [`ItemAccess`] on any attribute in one statement
+/// (sorted, each once), then a statement for each restricted one, all on any resource (the
+/// role's own policy limits them to the table and the user's partition).
+pub fn session_policy(access: &[ItemAccess]) -> String {
+    let mut any: Vec<&str> = access
+        .iter()
+        .filter(|access| access.attributes.is_none())
+        .flat_map(|access| access.actions.iter().copied())
+        .collect();
+    any.sort_unstable();
+    any.dedup();
+    let mut statements = Vec::new();
+    if !any.is_empty() {
+        statements.push(serde_json::json!({"Effect": "Allow", "Action": any, "Resource": "*"}));
+    }
+    for access in access {
+        if let Some(condition) = access.condition() {
+            statements.push(serde_json::json!({
+                "Effect": "Allow",
+                "Action": access.actions,
+                "Resource": "*",
+                "Condition": condition,
+            }));
+        }
+    }
+    serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string()
 }
 
 /// A session name IAM accepts (`[\w+=,.@-]{2,64}`) that names the user without spelling it.
@@ -153,12 +215,29 @@ mod tests {
     }
 
     #[test]
-    fn the_session_policy_allows_the_actions_named() {
-        let actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"];
-        let policy: serde_json::Value = serde_json::from_str(&session_policy(&actions)).unwrap();
+    fn the_session_policy_allows_each_access_with_its_attributes_only() {
+        let access = [
+            ItemAccess::any(&["dynamodb:Query"]),
+            ItemAccess::only(&["dynamodb:GetItem"], &["user_id", "not_before"]),
+        ];
+        let policy: serde_json::Value = serde_json::from_str(&session_policy(&access)).unwrap();
         assert_eq!(
             policy["Statement"][0],
-            serde_json::json!({"Effect": "Allow", "Action": actions, "Resource": "*"})
+            serde_json::json!({"Effect": "Allow", "Action": ["dynamodb:Query"], "Resource": "*"})
+        );
+        let restricted = &policy["Statement"][1];
+        assert_eq!(
+            restricted["Action"],
+            serde_json::json!(["dynamodb:GetItem"])
+        );
+        let condition = &restricted["Condition"];
+        assert_eq!(
+            condition["ForAllValues:StringEquals"]["dynamodb:Attributes"],
+            serde_json::json!(["user_id", "not_before"])
+        );
+        assert_eq!(
+            condition["StringEqualsIfExists"]["dynamodb:Select"],
+            "SPECIFIC_ATTRIBUTES"
         );
     }
 }
