@@ -3,8 +3,8 @@
 import { useState } from "react";
 import { ApiError, tasks, type Task, type TaskPage } from "@/lib/client";
 import { NewTaskForm } from "./NewTaskForm";
-import { SignOutButton } from "./SignOutButton";
 import { TaskItem } from "./TaskItem";
+import { TopBar } from "./TopBar";
 import { UndoNotice } from "./UndoNotice";
 import { useUndoableDelete } from "./useUndoableDelete";
 
@@ -23,12 +23,23 @@ function fits(task: Task, filter: Filter): boolean {
   return filter === "all" || (filter === "completed") === task.completed;
 }
 
-/** The signed-in user's tasks: filter, create, edit, toggle, delete (with undo), load more. */
-export function TaskBoard({ user, initial }: { user: { name: string; email: string }; initial: TaskPage | null }) {
+/**
+ * The signed-in user's tasks: filter, create, edit, toggle, delete (with undo), load more.
+ * `initial` is null when the first page could not be loaded, and `initialError` then says why.
+ */
+export function TaskBoard({
+  user,
+  initial,
+  initialError,
+}: {
+  user: { name: string; email: string };
+  initial: TaskPage | null;
+  initialError: string | null;
+}) {
   const [items, setItems] = useState<Task[]>(initial?.items ?? []);
   const [cursor, setCursor] = useState<string | null>(initial?.next_cursor ?? null);
   const [filter, setFilter] = useState<Filter>("all");
-  const [error, setError] = useState<string | null>(initial ? null : "Your tasks could not be loaded. Try reloading the page.");
+  const [error, setError] = useState<string | null>(initialError);
   const [loading, setLoading] = useState(false);
 
   async function load(next: Filter, after: string | null = null) {
@@ -85,21 +96,7 @@ export function TaskBoard({ user, initial }: { user: { name: string; email: stri
 
   return (
     <>
-      <header className="topbar">
-        <p className="brand">
-          <span className="logo" aria-hidden="true">
-            ✓
-          </span>{" "}
-          taskgate
-        </p>
-        <div className="who">
-          <span className="user" title={user.email}>
-            <span className="visually-hidden">Signed in as </span>
-            {user.name || user.email}
-          </span>
-          <SignOutButton beforeSignOut={deletions.flush} />
-        </div>
-      </header>
+      <TopBar user={user} page="tasks" beforeSignOut={deletions.flush} />
       <main id="main" className="board">
         <h1>Your tasks</h1>
         <NewTaskForm onCreate={create} />

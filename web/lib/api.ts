@@ -4,7 +4,8 @@
 // Rust API at API_URL on the session user's own path. Its own answers are problems in the API's
 // `type` scheme. Server only.
 import "server-only";
-import { dropApiToken, getApiToken, getSession, settings, type Session } from "./auth";
+import { decodeJwt, decodeProtectedHeader } from "jose";
+import { dropApiTokens, getApiToken, getSession, settings, type Session } from "./auth";
 import { PROBLEM_TYPE_PREFIX, type Problem, type TaskPage } from "./types";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -22,6 +23,7 @@ const PROBLEMS = {
   "not-found": [404, "Not Found"],
   "body-too-large": [413, "Payload Too Large"],
   "api-unreachable": [502, "Bad Gateway"],
+  "api-rejects-tokens": [502, "Bad Gateway"],
 } as const;
 
 export type ProblemKind = keyof typeof PROBLEMS;
@@ -49,22 +51,61 @@ export function fromThisApp(request: Request): boolean {
 
 type Call = { method: string; path: string; query?: URLSearchParams; body?: Uint8Array<ArrayBuffer>; headers?: Headers };
 
-/** One call to the API as the session's user; a refused token is dropped and retried once. */
-export async function callApi(session: Session, requestHeaders: Headers, call: Call): Promise<Response> {
-  const { apiURL } = settings();
+/** One request to the API on the session user's own path (`/api/{user_id}` + `call.path`) with `token`. */
+export function sendToApi(session: Session, token: string, call: Call): Promise<Response> {
   const query = call.query && [...call.query].length > 0 ? `?${call.query}` : "";
-  const url = `${apiURL}/api/${encodeURIComponent(session.user.id)}/tasks${call.path}${query}`;
-  for (let attempt = 0; ; attempt++) {
-    const headers = new Headers(call.headers);
-    headers.set("authorization", `Bearer ${await getApiToken(session, requestHeaders)}`);
-    headers.set("accept", "application/json");
-    const response = await fetch(url, { method: call.method, headers, body: call.body, cache: "no-store" });
-    if (response.status !== 401 || attempt > 0) return response;
-    dropApiToken(session.session.id);
-  }
+  const url = `${settings().apiURL}/api/${encodeURIComponent(session.user.id)}${call.path}${query}`;
+  const headers = new Headers(call.headers);
+  headers.set("authorization", `Bearer ${token}`);
+  headers.set("accept", "application/json");
+  return fetch(url, { method: call.method, headers, body: call.body, cache: "no-store" });
 }
 
-function passThrough(response: Response): Response {
+/**
+ * Waits until the next whole second. A revocation refuses tokens issued before the whole second
+ * after it (`iat` has whole seconds), and the one that refused a token may have been made in this
+ * second (by anyone: this is not known here), so a token minted now could be refused as well.
+ */
+function nextWholeSecond(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000)));
+}
+
+/**
+ * The answer when the API refuses a token the session was just given (401): the reason is
+ * logged (the token's header and claims, the API's answer; never the token itself).
+ */
+export async function rejectsTokens(token: string, response: Response): Promise<Response> {
+  const { alg, kid } = decodeProtectedHeader(token);
+  const { iss, aud, iat, exp } = decodeJwt(token);
+  const { detail } = (await response.json().catch(() => ({}))) as Partial<Problem>;
+  const reason = { alg, kid, iss, aud, iat, exp, wwwAuthenticate: response.headers.get("www-authenticate"), detail };
+  console.error("taskgate API refused this app's token:", JSON.stringify(reason));
+  return problem("api-rejects-tokens", "The task service does not accept this app's sign-in tokens.");
+}
+
+/**
+ * One call to the API as the session's user. A refused token is not an ended session: on a 401
+ * the cached token is dropped and Better Auth asked for the session. Gone: 401 `unauthorized`.
+ * Alive: a fresh token, minted in the next whole second, and one more try; refused again: 502
+ * `api-rejects-tokens`, with the reason logged. So there is never a loop, nor a sign-out for a
+ * token the API refuses while the session lives.
+ */
+export async function callApi(session: Session, requestHeaders: Headers, call: Call): Promise<Response> {
+  const first = await sendToApi(session, await getApiToken(session, requestHeaders), call);
+  if (first.status !== 401) return first;
+  await first.arrayBuffer().catch(() => undefined); // read to the end, so the connection is reused
+  dropApiTokens(session.session.id);
+  if (!(await getSession(requestHeaders))) return problem("unauthorized", "Your session has ended. Please sign in again.");
+  await nextWholeSecond();
+  const fresh = await getApiToken(session, requestHeaders);
+  const second = await sendToApi(session, fresh, call);
+  if (second.status !== 401) return second;
+  dropApiTokens(session.session.id);
+  return rejectsTokens(fresh, second);
+}
+
+/** The API's answer for the browser: its status, body and a short list of headers. */
+export function passThrough(response: Response): Response {
   const headers = new Headers({ "cache-control": "no-store" });
   for (const name of RESPONSE_HEADERS) {
     const value = response.headers.get(name);
@@ -115,13 +156,16 @@ export async function forward(request: Request, path: string, query?: URLSearchP
     return problem("body-too-large", `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
   }
   try {
-    const response = await callApi(session, request.headers, { method: request.method, path, query, body, headers });
-    if (response.status === 401) dropApiToken(session.session.id);
-    return passThrough(response);
+    return passThrough(await callApi(session, request.headers, { method: request.method, path: `/tasks${path}`, query, body, headers }));
   } catch (error) {
-    console.error("taskgate API unreachable:", error instanceof Error ? error.message : error);
-    return problem("api-unreachable", "The task service cannot be reached. Try again in a moment.");
+    return unreachable(error);
   }
+}
+
+/** The answer when the API cannot be reached (logged). */
+export function unreachable(error: unknown): Response {
+  console.error("taskgate API unreachable:", error instanceof Error ? error.message : error);
+  return problem("api-unreachable", "The task service cannot be reached. Try again in a moment.");
 }
 
 /** `/{id}` for a task id that is a plain id, or null (nothing else reaches the API's path). */
@@ -140,13 +184,10 @@ export function listQuery(url: string): URLSearchParams {
   return query;
 }
 
-/** The first page of the user's tasks, for the server-rendered task page. */
-export async function firstPage(session: Session, headers: Headers): Promise<TaskPage | { status: number }> {
-  try {
-    const response = await callApi(session, headers, { method: "GET", path: "" });
-    if (!response.ok) return { status: response.status };
-    return (await response.json()) as TaskPage;
-  } catch {
-    return { status: 502 };
-  }
+/** The first page of the user's tasks for the server-rendered task page, or the problem met. */
+export async function firstPage(session: Session, headers: Headers): Promise<TaskPage | { status: number; kind: string }> {
+  const response = await callApi(session, headers, { method: "GET", path: "/tasks" }).catch(unreachable);
+  if (response.ok) return (await response.json()) as TaskPage;
+  const { type = "" } = (await response.json().catch(() => ({}))) as Partial<Problem>;
+  return { status: response.status, kind: type.replace(PROBLEM_TYPE_PREFIX, "") };
 }

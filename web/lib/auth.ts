@@ -7,6 +7,7 @@ import { jwt } from "better-auth/plugins";
 import Database from "better-sqlite3";
 import { SignJWT, decodeJwt } from "jose";
 import { Pool } from "pg";
+import { signingSecret, type SecretSource } from "./signing-secret";
 
 const DAY = 24 * 60 * 60;
 
@@ -29,11 +30,22 @@ function required(name: string): string {
   return value;
 }
 
-/** Settings read once from the environment. */
+/**
+ * HS256 mode's secret: a Secrets Manager secret id (`AUTH_HS256_SECRET_ID`), or the value itself
+ * for development (`AUTH_HS256_SECRET`); neither means JWKS mode.
+ */
+function hs256Source(): SecretSource | undefined {
+  const value = env("AUTH_HS256_SECRET");
+  const secretId = env("AUTH_HS256_SECRET_ID");
+  if (value && secretId) throw new Error("set AUTH_HS256_SECRET_ID or AUTH_HS256_SECRET, not both");
+  if (secretId) return { secretId, refreshSeconds: seconds("AUTH_HS256_SECRET_REFRESH_SECONDS", 5 * 60) };
+  if (value && Buffer.byteLength(value) < 32) throw new Error("AUTH_HS256_SECRET must be at least 32 bytes");
+  return value ? { value } : undefined;
+}
+
+/** Settings read from the environment. */
 export function settings() {
   const baseURL = required("BETTER_AUTH_URL").replace(/\/+$/, "");
-  const hs256Secret = env("AUTH_HS256_SECRET");
-  if (hs256Secret && Buffer.byteLength(hs256Secret) < 32) throw new Error("AUTH_HS256_SECRET must be at least 32 bytes");
   const host = new URL(baseURL).hostname;
   return {
     baseURL,
@@ -41,7 +53,7 @@ export function settings() {
     apiURL: required("API_URL").replace(/\/+$/, ""),
     issuer: env("AUTH_ISSUER") ?? baseURL,
     audience: env("AUTH_AUDIENCE") ?? baseURL,
-    hs256Secret,
+    hs256: hs256Source(),
     tokenSeconds: seconds("JWT_EXPIRATION_SECONDS", 15 * 60),
     rotationSeconds: seconds("JWKS_ROTATION_INTERVAL_SECONDS", 30 * DAY),
     graceSeconds: seconds("JWKS_GRACE_PERIOD_SECONDS", 30 * DAY),
@@ -61,6 +73,9 @@ function createAuth() {
       ? new Pool({ connectionString: databaseURL })
       : new Database(env("SQLITE_PATH") ?? "taskgate.db"),
     emailAndPassword: { enabled: true, autoSignIn: true, minPasswordLength: 8 },
+    // A session in use is refreshed (and its `updatedAt`, the devices page's "last active", set)
+    // at most once an hour.
+    session: { updateAge: 60 * 60 },
     trustedOrigins: s.trustedOrigins,
     // Better Auth's rate limits (on in production); the test servers turn them off.
     rateLimit: env("AUTH_RATE_LIMIT") === "off" ? { enabled: false } : undefined,
@@ -71,7 +86,13 @@ function createAuth() {
     plugins: [
       jwt({
         jwks: { rotationInterval: s.rotationSeconds, gracePeriod: s.graceSeconds },
-        jwt: { issuer: s.issuer, audience: s.audience, expirationTime: `${s.tokenSeconds}s` },
+        jwt: {
+          issuer: s.issuer,
+          audience: s.audience,
+          expirationTime: `${s.tokenSeconds}s`,
+          // Only the session id (`sid`), which the API can revoke, besides the standard claims.
+          definePayload: ({ session }) => ({ sid: session.id }),
+        },
         // The browser never sees a JWT: no `set-auth-jwt` header on get-session.
         disableSettingJwtHeader: true,
       }),
@@ -104,22 +125,27 @@ export async function getSession(headers: Headers): Promise<Session | null> {
   return auth.api.getSession({ headers });
 }
 
-// API tokens, cached per session until shortly before they expire.
-const tokens = new Map<string, { token: string; exp: number }>();
+// API tokens, cached per session until shortly before they expire. One cache per process:
+// Next.js compiles this module once for the pages and once for the route handlers, and a token
+// dropped by either (a session signed out, a token the API refused) must be gone for both.
+type CachedToken = { token: string; exp: number };
+const processWide = globalThis as typeof globalThis & { taskgateApiTokens?: Map<string, CachedToken> };
+const tokens = (processWide.taskgateApiTokens ??= new Map<string, CachedToken>());
 const MAX_CACHED = 10_000;
 
 async function issueToken(session: Session, headers: Headers): Promise<string> {
   const s = settings();
-  if (s.hs256Secret) {
+  if (s.hs256) {
+    const secret = await signingSecret(s.hs256);
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({})
+    return new SignJWT({ sid: session.session.id })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setSubject(session.user.id)
       .setIssuer(s.issuer)
       .setAudience(s.audience)
       .setIssuedAt(now)
       .setExpirationTime(now + s.tokenSeconds)
-      .sign(new TextEncoder().encode(s.hs256Secret));
+      .sign(secret);
   }
   const auth = await getAuth();
   const { token } = await auth.api.getToken({ headers });
@@ -143,7 +169,13 @@ export async function getApiToken(session: Session, headers: Headers): Promise<s
   return token;
 }
 
-/** Forget the cached API token of a session (sign-out, or a token the API refused). */
-export function dropApiToken(sessionId: string): void {
-  tokens.delete(sessionId);
+/** Forget the cached API tokens of these sessions (signed out, or a token the API refused). */
+export function dropApiTokens(...sessionIds: string[]): void {
+  for (const id of sessionIds) tokens.delete(id);
+}
+
+/** Every unexpired Better Auth session of a user (each with its `token`: never for the browser). */
+export async function userSessions(userId: string) {
+  const { internalAdapter } = await (await getAuth()).$context;
+  return internalAdapter.listSessions(userId, { onlyActiveSessions: true });
 }

@@ -18,3 +18,13 @@ export const PROBLEM_TYPE_PREFIX = "tag:taskgate,2026:problem:";
 
 /** An RFC 9457 problem as the API and the backend-for-frontend send it. */
 export type Problem = { type: string; title: string; status: number; detail: string };
+
+/** One of the user's sessions as the devices page shows it (times in ISO 8601). */
+export type Device = {
+  id: string;
+  browser: string;
+  os: string;
+  signedInAt: string;
+  lastActiveAt: string;
+  current: boolean;
+};

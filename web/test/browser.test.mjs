@@ -1,38 +1,18 @@
 // The whole stack in a real browser: Debian's Chromium driven by playwright-core (never a
 // downloaded browser), against `next start` and `taskgate-local`, in JWKS and HS256 modes.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { chromium } from "playwright-core";
-import { Visitor, WEB_DIR, requireTools, startStack, waitUntil } from "./helpers.mjs";
+import { SHOTS, launch, requireChromium } from "./chromium.mjs";
+import { Visitor, requireTools, startStack, waitUntil } from "./helpers.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SHOTS = join(WEB_DIR, "test-results");
 const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
 /** A little more than the time a deleted task can be brought back (components/useUndoableDelete.ts). */
 const UNDO_OVER_MS = 6_000;
 
 requireTools();
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`Chromium is missing at ${CHROMIUM}: run scripts/install-test-deps.sh, or as root: apt-get update && apt-get install -y chromium`);
-}
-
-function launch() {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-}
+requireChromium();
 
 /**
  * Another site: one page whose form posts to the app's handler as soon as it loads. Served as
@@ -62,7 +42,6 @@ for (const mode of ["jwks", "hs256"]) {
     before(async () => {
       browser = await launch();
       stack = await startStack({ mode });
-      mkdirSync(SHOTS, { recursive: true });
     });
 
     it("sign up, manage tasks, reload, conflicts in words, no JWT in the page, CSRF refused, sign out, a second user sees nothing", async () => {
@@ -211,7 +190,6 @@ describe("in the browser: what a person sees", () => {
   before(async () => {
     browser = await launch();
     stack = await startStack({ apiEnv: { TASK_QUOTA: "3" } });
-    mkdirSync(SHOTS, { recursive: true });
   });
   const url = (path) => `${stack.baseURL}${path}`;
 

@@ -1,7 +1,9 @@
 // Test helpers: start the front end (`next start` of the build) and `taskgate-local` on free
-// loopback ports, wait until they answer, and stop them at the end (also on failure).
+// loopback ports (with, when asked, a proxy between them that records each API call), wait
+// until they answer, and stop them at the end (also on failure); moto for Secrets Manager.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer as createHttpServer, request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -48,9 +50,14 @@ export async function waitUntil(what, check, { timeoutMs = 30_000, intervalMs = 
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
 }
 
+/** `env` without the variables set to null (the way to unset one a default would set). */
+function withoutNulls(env) {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== null));
+}
+
 /** A child process with its output kept (the last 20 kB) and a `stop` that ends it. */
 export function startProcess(name, command, args, env, cwd) {
-  const child = spawn(command, args, { cwd, env: { ...minimalEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, { cwd, env: withoutNulls({ ...minimalEnv(), ...env }), stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
   let output = "";
   const keep = (chunk) => {
@@ -101,9 +108,43 @@ export function requireTools() {
 
 export const HS256_SECRET = "a-test-only-shared-secret-of-at-least-32-bytes!";
 
+/** What to run when moto is missing. */
+const INSTALL_MOTO = "run `make test-deps` at the repository root (it installs requirements-dev.txt into .venv/)";
+
+/**
+ * moto in server mode (the version pinned in requirements-dev.txt, from the repository's .venv)
+ * on a port it binds itself, for Secrets Manager. It ends when its standard input closes: on
+ * `stop`, or when this process exits.
+ */
+export async function startMoto() {
+  const python = join(REPO_DIR, ".venv", "bin", "python");
+  if (!existsSync(python)) throw new Error(`moto runs from the repository's .venv, which is missing: ${INSTALL_MOTO}`);
+  const child = spawn(python, [join(REPO_DIR, "tests", "tools", "moto_server.py")], { stdio: ["pipe", "pipe", "pipe"] });
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+  let output = "";
+  child.stderr.on("data", (chunk) => (output = (output + chunk).slice(-20_000)));
+  const port = await new Promise((resolvePort, reject) => {
+    child.stdout.once("data", (chunk) => resolvePort(Number(String(chunk).trim())));
+    child.once("exit", () => reject(new Error(`moto did not start (${INSTALL_MOTO}):\n${output}`)));
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
 /**
  * The whole stack: the front end, then `taskgate-local` pointed at it. `mode` is "jwks" (the API
  * fetches Better Auth's JWKS) or "hs256" (the front end mints tokens with a shared secret).
+ * `webEnv` and `apiEnv` add to (or, with null, unset) each side's environment. With
+ * `recordApiCalls`, the front end reaches the API through a recording proxy (`stack.apiCalls`).
+ * `stack.restartApi(env)` starts the API again on its port with `env` added.
  * The caller stops it (`after(() => stack?.stop())`, or `t.after`).
  */
 export async function startStack(options = {}) {
@@ -119,10 +160,11 @@ export async function startStack(options = {}) {
   }
 }
 
-async function startStackOnce({ mode = "jwks", webEnv = {}, apiEnv = {} }) {
+async function startStackOnce({ mode = "jwks", webEnv = {}, apiEnv = {}, recordApiCalls = false }) {
   const [webPort, apiPort] = [await freePort(), await freePort()];
   const baseURL = `http://127.0.0.1:${webPort}`;
   const apiURL = `http://127.0.0.1:${apiPort}`;
+  const proxy = recordApiCalls ? await recordingProxy(apiURL) : undefined;
   const dataDir = mkdtempSync(join(tmpdir(), "taskgate-web-"));
   const shared = { AUTH_ISSUER: baseURL, AUTH_AUDIENCE: baseURL, ...(mode === "hs256" ? { AUTH_HS256_SECRET: HS256_SECRET } : {}) };
   const web = startProcess(
@@ -133,7 +175,7 @@ async function startStackOnce({ mode = "jwks", webEnv = {}, apiEnv = {} }) {
       ...shared,
       BETTER_AUTH_URL: baseURL,
       BETTER_AUTH_SECRET: "test-only-better-auth-secret-0123456789abcdef",
-      API_URL: apiURL,
+      API_URL: proxy?.url ?? apiURL,
       SQLITE_PATH: join(dataDir, "auth.db"),
       NEXT_TELEMETRY_DISABLED: "1",
       AUTH_RATE_LIMIT: "off",
@@ -141,25 +183,81 @@ async function startStackOnce({ mode = "jwks", webEnv = {}, apiEnv = {} }) {
     },
     WEB_DIR,
   );
+  let api;
   const stopAll = async () => {
-    await Promise.all([web.stop(), api?.stop()]);
+    await Promise.all([web.stop(), api?.stop(), proxy?.close()]);
     rmSync(dataDir, { recursive: true, force: true });
   };
-  let api;
+  const keys = mode === "jwks" ? { AUTH_JWKS_URL: `${baseURL}/api/auth/jwks` } : {};
+  const startApi = async (env) => {
+    api = startProcess("taskgate-local", API_BINARY, [], { ...shared, ...keys, PORT: String(apiPort), RUST_LOG: "warn", ...apiEnv, ...env });
+    await waitUntil("taskgate-local to answer", async () => (await fetch(`${apiURL}/api/nobody/tasks`)).status === 401, {
+      giveUpIf: api.failIfExited,
+    });
+    return api;
+  };
   try {
     await waitUntil("the front end to serve its JWKS", async () => (await fetch(`${baseURL}/api/auth/jwks`)).ok, {
       giveUpIf: web.failIfExited,
     });
-    const keys = mode === "jwks" ? { AUTH_JWKS_URL: `${baseURL}/api/auth/jwks` } : {};
-    api = startProcess("taskgate-local", API_BINARY, [], { ...shared, ...keys, PORT: String(apiPort), RUST_LOG: "warn", ...apiEnv });
-    await waitUntil("taskgate-local to answer", async () => (await fetch(`${apiURL}/api/nobody/tasks`)).status === 401, {
-      giveUpIf: api.failIfExited,
-    });
+    await startApi({});
   } catch (error) {
     await stopAll();
     throw error;
   }
-  return { baseURL, apiURL, web, api, stop: stopAll };
+  const stack = {
+    baseURL,
+    apiURL,
+    web,
+    api,
+    apiCalls: proxy?.calls,
+    /** Runs `hook` when the next call reaches the proxy, before it goes on to the API; settles as `hook` does. */
+    beforeNextApiCall: (hook) => proxy.beforeNext(hook),
+    async restartApi(env = {}) {
+      await api.stop();
+      stack.api = await startApi(env);
+    },
+    stop: stopAll,
+  };
+  return stack;
+}
+
+/**
+ * An HTTP proxy in front of the API that records each call the front end makes: method, path,
+ * status and the bearer token (tests read its claims; a token never reaches a page).
+ */
+async function recordingProxy(target) {
+  const calls = [];
+  let hook;
+  const server = createHttpServer(async (request, response) => {
+    const call = { method: request.method, path: request.url, token: request.headers.authorization?.replace(/^Bearer /, ""), status: 0 };
+    calls.push(call);
+    const run = hook;
+    hook = undefined;
+    await run?.();
+    const headers = { ...request.headers };
+    delete headers.host;
+    const upstream = httpRequest(new URL(request.url, target), { method: request.method, headers }, (answer) => {
+      call.status = answer.statusCode;
+      response.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(response);
+    });
+    upstream.on("error", () => response.destroy());
+    request.pipe(upstream);
+  });
+  server.keepAliveTimeout = 500;
+  await new Promise((resolveListen) => server.listen(0, "127.0.0.1", resolveListen));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    calls,
+    /** Runs `fn` when the next call arrives, before it goes on; the promise settles as `fn` does. */
+    beforeNext(fn) {
+      return new Promise((resolveHook, rejectHook) => {
+        hook = () => Promise.resolve().then(fn).then(resolveHook, rejectHook);
+      });
+    },
+    close: () => new Promise((resolveClose) => server.close(resolveClose).closeAllConnections()),
+  };
 }
 
 /** A person using the app: a cookie jar and the calls a browser or a script would make. */
@@ -218,6 +316,20 @@ export class Visitor {
     this.user = user;
     this.email = email;
     return user;
+  }
+
+  /** Signs in as an existing user (another session of theirs). */
+  async signIn(email, password = "correct horse battery") {
+    const response = await this.fetch("/api/auth/sign-in/email", { method: "POST", body: { email, password } });
+    if (!response.ok) throw new Error(`sign-in failed: ${response.status} ${await response.text()}`);
+    this.user = (await response.json()).user;
+    this.email = email;
+    return this.user;
+  }
+
+  /** This visitor's Better Auth session (`{ session, user }`), or null. */
+  async session() {
+    return (await this.fetch("/api/auth/get-session")).json();
   }
 
   /** A JWT from Better Auth's `/api/auth/token` (what a non-browser client would do). */

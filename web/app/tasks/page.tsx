@@ -4,6 +4,7 @@ import { redirect } from "next/navigation";
 import { TaskBoard } from "@/components/TaskBoard";
 import { firstPage } from "@/lib/api";
 import { getSession } from "@/lib/auth";
+import { problemWords } from "@/lib/client";
 
 export const metadata: Metadata = { title: "Tasks" };
 
@@ -13,10 +14,14 @@ export default async function TasksPage() {
   const session = await getSession(requestHeaders);
   if (!session) redirect("/sign-in");
   const page = await firstPage(session, requestHeaders);
+  if ("status" in page && page.status === 401) redirect("/sign-in?notice=session-ended");
   return (
     <TaskBoard
       user={{ name: session.user.name, email: session.user.email }}
       initial={"items" in page ? page : null}
+      initialError={
+        "items" in page ? null : problemWords(page.status, page.kind, { fallback: "Your tasks could not be loaded. Try reloading the page." })
+      }
     />
   );
 }

@@ -1,8 +1,10 @@
 // Better Auth's own routes (sign-up, sign-in, sign-out, jwks, token), behind its trustedOrigins
-// check. Two additions: sign-out also drops the session's cached API token, and the token
-// endpoint answers only clients that are not browsers, so no page script can obtain a JWT.
-import { dropApiToken, getAuth, getSession } from "@/lib/auth";
+// check. Two additions: sign-out also revokes the session's API tokens at the API and drops its
+// cached one, and the token endpoint answers only clients that are not browsers, so no page
+// script can obtain a JWT.
+import { dropApiTokens, getAuth, getSession } from "@/lib/auth";
 import { problem } from "@/lib/api";
+import { revokeOnSignOut } from "@/lib/sessions";
 
 export const dynamic = "force-dynamic";
 
@@ -22,7 +24,8 @@ export async function POST(request: Request) {
   const auth = await getAuth();
   if (!new URL(request.url).pathname.endsWith("/sign-out")) return auth.handler(request);
   const session = await getSession(request.headers);
+  if (session) await revokeOnSignOut(request, session);
   const response = await auth.handler(request);
-  if (session && response.ok) dropApiToken(session.session.id);
+  if (session && response.ok) dropApiTokens(session.session.id);
   return response;
 }
