@@ -6,11 +6,12 @@ dev:
 	cargo run -p taskgate-local
 
 ## test: everything CI runs: formatting, clippy, every Rust test (installs Java, DynamoDB Local,
-## moto, Chromium and web/'s packages first), the template's IAM policies evaluated by
-## iam-simulate (tests/iam/), the documentation's relative links (tests/docs/), then the front
-## end's tests against the real binary
+## moto, Chromium and web/'s packages first), the Python whoami example's tests (pytest), the
+## template's IAM policies evaluated by iam-simulate (tests/iam/), the documentation's relative
+## links (tests/docs/), then the front end's tests against the real binary
 test: test-deps check
 	cargo test --workspace --all-targets
+	.venv/bin/python -m pytest examples/whoami
 	node --test tests/iam/ tests/docs/
 	cd web && npm test
 
@@ -36,12 +37,14 @@ bench: test-deps
 	cargo bench -p taskgate-tests --bench requests
 	scripts/load-run.sh
 
-## coldstart: cold starts of list-tasks, get-task and create-task (release builds) next to the
-## baselines in the same run: a lambda_http hello-world, the naive build (bench/naive) and the
-## FastAPI recipe (bench/fastapi, awslambdaric + Mangum); medians of COLDSTART_RUNS (default 20)
+## coldstart: cold starts of list-tasks, get-task, create-task and the authorizer (release
+## builds) next to the baselines in the same run: a lambda_http hello-world, the naive build
+## (bench/naive) and the FastAPI recipe (bench/fastapi, awslambdaric + Mangum); medians of
+## COLDSTART_RUNS (default 20)
 .PHONY: coldstart
 coldstart: test-deps bench/fastapi/.venv/.requirements
-	cargo build --release -p list-tasks -p get-task -p create-task -p coldstart-hello -p coldstart-naive
+	cargo build --release -p list-tasks -p get-task -p create-task -p authorizer \
+		-p coldstart-hello -p coldstart-naive
 	cargo bench -p taskgate-tests --bench coldstart
 
 ## bench-build: the benchmarks and the cold-start harness built with the release profile, not
@@ -83,11 +86,13 @@ node_modules/.package-lock.json: package-lock.json
 	.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-## build: the eight functions as arm64 Lambda zips in target/lambda/<name>/bootstrap.zip.
-## Needs `pip install cargo-lambda` and `rustup target add aarch64-unknown-linux-gnu`.
+## build: the nine Rust functions (eight routes and the authorizer) as arm64 Lambda zips in
+## target/lambda/<name>/bootstrap.zip. Needs `pip install cargo-lambda` and
+## `rustup target add aarch64-unknown-linux-gnu`. (The Python whoami example is zipped by
+## `sam build`.)
 .PHONY: build
 FUNCTIONS := list-tasks create-task get-task update-task delete-task complete-task \
-	revoke-sessions revoke-session
+	revoke-sessions revoke-session authorizer
 build:
 	cargo lambda build --release --arm64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
 
@@ -97,9 +102,10 @@ build:
 dynamodb: test-deps
 	cargo run -q -p taskgate-tests --example dynamodb_local
 
-## watch: `make dynamodb` plus `cargo lambda watch`: the eight functions behind one router on
-## http://127.0.0.1:9000 (loopback only: development auth may be on), on that table,
-## development auth unless an AUTH_* variable is set
+## watch: `make dynamodb` plus `cargo lambda watch`: the eight route functions behind one
+## router on http://127.0.0.1:9000 (loopback only: development auth may be on), and the
+## authorizer for `cargo lambda invoke` (events/README.md), on that table, development auth
+## unless an AUTH_* variable is set
 .PHONY: watch
 watch: test-deps
 	cargo run -q -p taskgate-tests --example dynamodb_local -- cargo lambda watch --invoke-address 127.0.0.1

@@ -1,5 +1,6 @@
 //! `taskgate-local`: every route on `127.0.0.1:${PORT:-8000}`, through the same handlers as the
-//! Lambda functions. In-memory store by default, DynamoDB when `TASKS_TABLE` is set.
+//! Lambda functions, and the Lambda authorizer at `POST /authorizer`. In-memory store by
+//! default, DynamoDB when `TASKS_TABLE` is set.
 
 mod dev_mode;
 
@@ -21,7 +22,7 @@ use taskgate::http::Problem;
 use taskgate::http::request::from_http;
 use taskgate::http::response::add_standard_headers;
 use taskgate::http::routes::ROUTES;
-use taskgate::{App, handlers};
+use taskgate::{App, authorizer, handlers};
 use tower_http::cors::CorsLayer;
 
 /// Largest body read off the socket, as API Gateway's payload limit; the handlers refuse
@@ -30,6 +31,9 @@ const MAX_READ_BYTES: usize = 10 * 1024 * 1024;
 
 /// The response header that carries each request's id, as API Gateway's HTTP APIs name it.
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("apigw-requestid");
+
+/// Where the Lambda authorizer answers: `POST` an authorizer event (payload 2.0), get its answer.
+const AUTHORIZER_PATH: &str = "/authorizer";
 
 #[tokio::main]
 async fn main() {
@@ -163,6 +167,9 @@ async fn serve(State(app): State<Arc<App>>, request: HttpRequest) -> HttpRespons
         );
         return into_axum(problem.into_response());
     };
+    if parts.method == Method::POST && parts.uri.path() == AUTHORIZER_PATH {
+        return authorize(&app, &bytes).await;
+    }
     let body = if bytes.is_empty() {
         Body::Empty
     } else {
@@ -177,6 +184,27 @@ async fn serve(State(app): State<Arc<App>>, request: HttpRequest) -> HttpRespons
     if let Ok(id) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, id);
     }
+    response
+}
+
+/// The Lambda authorizer's answer to the event in `body`, with this server's verifier and
+/// revocation check: what `functions/authorizer` answers, for a route developed locally.
+async fn authorize(app: &App, body: &[u8]) -> HttpResponse {
+    let event = String::from_utf8_lossy(body);
+    let deadline = app.request_deadline();
+    let answer = authorizer::answer(
+        app.authenticator(),
+        app.revocations(),
+        deadline,
+        &event,
+        None,
+    );
+    let json = serde_json::to_string(&answer.await).unwrap_or_default();
+    let mut response = HttpResponse::new(axum::body::Body::from(json));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 

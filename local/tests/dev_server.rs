@@ -98,6 +98,56 @@ async fn signing_out_everywhere_ends_the_printed_token() {
     );
 }
 
+/// `POST /authorizer` answers an authorizer event as `functions/authorizer` does, with this
+/// server's verifier and revocation check: the printed token is authorized as `demo-user`, and
+/// refused at once after that user signs out everywhere on the same server.
+#[tokio::test]
+async fn the_authorizer_answers_events_with_the_servers_verifier_and_revocations() {
+    let server = start_dev_server();
+    let client = reqwest::Client::new();
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../events/authorizer/valid.json"
+    ))
+    .unwrap();
+    let authorize = |token: &str| {
+        client
+            .post(format!("{}/authorizer", server.base_url))
+            .body(fixture.replace("REPLACE_WITH_TOKEN", token))
+            .send()
+    };
+    let response = authorize(&server.token).await.unwrap();
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let (status, answer) = json(response).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        answer,
+        serde_json::json!({"isAuthorized": true, "context": {"sub": "demo-user"}})
+    );
+    let (_, refused) = json(authorize("not.a.jwt").await.unwrap()).await;
+    assert_eq!(refused, serde_json::json!({"isAuthorized": false}));
+
+    let signed_out = client
+        .delete(format!("{}/api/demo-user/sessions", server.base_url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), 204);
+    let (_, revoked) = json(authorize(&server.token).await.unwrap()).await;
+    assert_eq!(revoked, serde_json::json!({"isAuthorized": false}));
+    let (status, _) = json(
+        client
+            .get(format!("{}/authorizer", server.base_url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404, "only POST");
+}
+
 #[tokio::test]
 async fn bad_requests_over_http_get_precise_problems() {
     let server = start_dev_server();

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 
 use crate::Route;
@@ -72,23 +73,11 @@ impl App {
     /// DynamoDB connection is primed while the keys load (a JWKS fetch, a Secrets Manager
     /// read), and init ends once both are done, so the first request finds it open.
     pub async fn from_config(config: &Config, routes: &[Route]) -> Result<Self, ConfigError> {
-        let needs_aws = config.tasks_table.is_some()
-            || matches!(config.auth.keys, KeySource::Hs256SecretId { .. });
-        let aws = match needs_aws {
-            true => Some(aws::load_default().await?),
-            false => None,
-        };
+        let aws = aws_settings(config).await?;
         let dynamodb = match (&config.tasks_table, &aws) {
             (Some(table), Some(aws)) => {
                 let store = DynamoDbStore::connect(aws, table).with_quota(config.limits.task_quota);
-                Some(match &config.isolation {
-                    DataIsolation::Iam { tenant_role_arn } => store.isolated(TenantClients::new(
-                        aws,
-                        tenant_role_arn,
-                        &item_access_of(routes),
-                    )),
-                    DataIsolation::App => store,
-                })
+                Some(isolated(store, config, aws, &item_access_of(routes)))
             }
             _ => None,
         };
@@ -143,6 +132,32 @@ impl App {
     /// A new task id for the instant `at`, later than every id this instance made before.
     pub fn new_task_id(&self, at: DateTime<Utc>) -> TaskId {
         TaskId::new(&self.ids, at)
+    }
+}
+
+/// The AWS settings, loaded once when DynamoDB or Secrets Manager needs them; `None` otherwise.
+pub(crate) async fn aws_settings(config: &Config) -> Result<Option<SdkConfig>, ConfigError> {
+    let needs_aws =
+        config.tasks_table.is_some() || matches!(config.auth.keys, KeySource::Hs256SecretId { .. });
+    Ok(match needs_aws {
+        true => Some(aws::load_default().await?),
+        false => None,
+    })
+}
+
+/// `store` as `config`'s isolation wants it: in `iam` isolation acting for each user through
+/// the tenant role, narrowed to `access`; in `app` isolation as it is.
+pub(crate) fn isolated(
+    store: DynamoDbStore,
+    config: &Config,
+    aws: &SdkConfig,
+    access: &[ItemAccess],
+) -> DynamoDbStore {
+    match &config.isolation {
+        DataIsolation::Iam { tenant_role_arn } => {
+            store.isolated(TenantClients::new(aws, tenant_role_arn, access))
+        }
+        DataIsolation::App => store,
     }
 }
 
@@ -202,6 +217,10 @@ pub fn item_access(route: Route) -> &'static [ItemAccess] {
     }
 }
 
+/// The DynamoDB item access of the Lambda authorizer: reading the revocation state, nothing else
+/// (its role has no other table access, not even `DescribeTable`).
+pub const AUTHORIZER_ITEM_ACCESS: &[ItemAccess] = &[READ_REVOCATION];
+
 /// The item access of `routes`, each once.
 pub fn item_access_of(routes: &[Route]) -> Vec<ItemAccess> {
     let mut access: Vec<ItemAccess> = Vec::new();
@@ -253,6 +272,22 @@ mod tests {
             longest <= 2048,
             "IAM's limit for a session policy: {longest}"
         );
+    }
+
+    #[test]
+    fn the_authorizer_may_only_read_the_revocation_state() {
+        assert_eq!(AUTHORIZER_ITEM_ACCESS, [READ_REVOCATION]);
+        assert!(
+            item_access(Route::GetTask).contains(&READ_REVOCATION),
+            "the same statement as the routes' check"
+        );
+        let policy: serde_json::Value =
+            serde_json::from_str(&session_policy(AUTHORIZER_ITEM_ACCESS)).unwrap();
+        let [statement] = policy["Statement"].as_array().unwrap().as_slice() else {
+            panic!("one statement: {policy}");
+        };
+        assert_eq!(statement["Action"], serde_json::json!(["dynamodb:GetItem"]));
+        assert!(statement["Condition"].is_object(), "attribute-restricted");
     }
 
     #[test]

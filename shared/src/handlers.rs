@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{AUTHORIZATION, HeaderValue};
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Context, Request, RequestExt, Response};
 use serde::Deserialize;
 use tracing::Instrument;
 
@@ -30,7 +30,7 @@ pub async fn handle(app: &App, route: Route, request: Request) -> Response<Body>
         request_id = %request_id(&request)
     );
     async {
-        let deadline = time_allowed(app, &request);
+        let deadline = time_allowed(app.request_deadline(), request.lambda_context_ref());
         match tokio::time::timeout(deadline, serve(app, route, &request)).await {
             Ok(Ok(response)) => response,
             Ok(Err(problem)) => problem.into_response(),
@@ -50,18 +50,15 @@ pub async fn handle(app: &App, route: Route, request: Request) -> Response<Body>
 /// Time kept back from a Lambda invocation's own deadline to send the answer.
 const ANSWER_MARGIN: Duration = Duration::from_millis(250);
 
-/// How long this request may take: the app's request deadline, or less when the Lambda
-/// invocation ends sooner (so the caller gets our 503, not the runtime's timeout). A deadline
-/// that has already passed is no deadline: Lambda's are always ahead, and emulators (`cargo
-/// lambda watch` sends one in 1970) only pretend.
-fn time_allowed(app: &App, request: &Request) -> Duration {
-    let invocation_left = request
-        .lambda_context_ref()
+/// How long this request may take: `deadline`, or less when the Lambda `invocation` ends sooner
+/// (so the caller gets our answer, not the runtime's timeout). A deadline that has already
+/// passed is no deadline: Lambda's are always ahead, and emulators (`cargo lambda watch` sends
+/// one in 1970) only pretend.
+pub(crate) fn time_allowed(deadline: Duration, invocation: Option<&Context>) -> Duration {
+    let invocation_left = invocation
         .and_then(|context| context.deadline().duration_since(SystemTime::now()).ok())
         .map(|left| left.saturating_sub(ANSWER_MARGIN));
-    invocation_left.map_or(app.request_deadline(), |left| {
-        left.min(app.request_deadline())
-    })
+    invocation_left.map_or(deadline, |left| left.min(deadline))
 }
 
 /// Serves any route by the route table: the local server's entry point.
@@ -239,11 +236,16 @@ async fn revoke(app: &App, user: &str, scope: Scope) -> Result<Response<Body>, P
 /// token is refused like any other refused token, and logged with reason `revoked`.
 async fn not_revoked(app: &App, claims: &Claims) -> Result<(), Problem> {
     if app.revocations().refuses(claims).await? {
-        let (reason, sub) = (AuthError::Revoked.reason(), claims.sub.as_str());
-        tracing::info!(outcome = "rejected", reason, sub, "auth");
+        log_revoked(&claims.sub);
         return Err(AuthError::Revoked.into());
     }
     Ok(())
+}
+
+/// Logs a verified token refused as revoked, with its user.
+pub(crate) fn log_revoked(sub: &str) {
+    let reason = AuthError::Revoked.reason();
+    tracing::info!(outcome = "rejected", reason, sub, "auth");
 }
 
 /// Verifies the bearer token and logs the outcome (never the token).
@@ -254,14 +256,20 @@ async fn authenticate(app: &App, request: &Request) -> Result<Claims, Problem> {
     } else {
         app.authenticator().verify(header).await
     };
-    match &result {
+    log_verdict(&result);
+    Ok(result?)
+}
+
+/// Logs the verifier's verdict (never the token): accepted at debug with the user, refused at
+/// info with its reason code, keys unavailable at error.
+pub(crate) fn log_verdict(result: &Result<Claims, AuthError>) {
+    match result {
         Ok(claims) => tracing::debug!(outcome = "accepted", sub = claims.sub.as_str(), "auth"),
         Err(AuthError::KeysUnavailable) => {
             tracing::error!(outcome = "unavailable", reason = "keys_unavailable", "auth");
         }
         Err(error) => tracing::info!(outcome = "rejected", reason = error.reason(), "auth"),
     }
-    Ok(result?)
 }
 
 /// The path parameters. The raw path is the authority when it matches the route table, so no

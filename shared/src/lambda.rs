@@ -1,5 +1,6 @@
-//! A route as a Lambda function: the API Gateway event checked before `lambda_http` turns it
-//! into a request, and a panic in the handler answered as a 500 problem.
+//! A route, or the Lambda authorizer, as a Lambda function. For a route: the API Gateway event
+//! checked before `lambda_http` turns it into a request, and a panic in the handler answered as
+//! a 500 problem. The authorizer gets each event's JSON text as it is (`crate::authorizer`).
 //!
 //! `lambda_http` 1.x converts the event before any handler runs, and panics on inputs a client
 //! or a front door can send: a body flagged `isBase64Encoded` that is not base64, a `Host` that
@@ -32,6 +33,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use url::Url;
 
+use crate::authorizer::Authorizer;
 use crate::config::{ConfigError, process_env};
 use crate::http::Problem;
 use crate::{App, Route, handlers};
@@ -44,21 +46,12 @@ const QUERY_REFUSED: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<
 /// URI stays under `http::Uri`'s 64 KiB limit.
 const MAX_URI_BYTES: usize = 16 * 1024;
 
-/// Runs `route` as a Lambda function until the runtime stops: the entry point of every binary
-/// under `functions/`. A configuration error is logged, reported to the runtime API, and
+/// Runs `route` as a Lambda function until the runtime stops: the entry point of every route's
+/// binary under `functions/`. A configuration error is logged, reported to the runtime API, and
 /// returned, so that the process exits with a failure.
 pub async fn run(route: Route) -> Result<(), Error> {
     crate::logging::init();
-    let app = match App::from_env(&[route]).await {
-        Ok(app) => app,
-        Err(error) => {
-            tracing::error!("{error}");
-            if let Some(api) = process_env("AWS_LAMBDA_RUNTIME_API") {
-                report_init_error(&api, &error).await;
-            }
-            return Err(error.into());
-        }
-    };
+    let app = started(App::from_env(&[route]).await).await?;
     let app = &app;
     lambda_http::lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
@@ -68,6 +61,37 @@ pub async fn run(route: Route) -> Result<(), Error> {
         },
     ))
     .await
+}
+
+/// Runs the Lambda authorizer until the runtime stops: the entry point of `functions/authorizer`.
+/// Every event gets an answer (`isAuthorized` true or false), never an invocation error; a
+/// configuration error stops the start as for a route.
+pub async fn run_authorizer() -> Result<(), Error> {
+    crate::logging::init();
+    let authorizer = started(Authorizer::from_env().await).await?;
+    let authorizer = &authorizer;
+    lambda_http::lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            let answer = authorizer
+                .answer(event.payload.get(), Some(&event.context))
+                .await;
+            Ok::<_, Infallible>(answer)
+        },
+    ))
+    .await
+}
+
+/// What was built at start, or the configuration error, logged and reported to the runtime API.
+async fn started<T>(built: Result<T, ConfigError>) -> Result<T, Error> {
+    let error = match built {
+        Ok(built) => return Ok(built),
+        Err(error) => error,
+    };
+    tracing::error!("{error}");
+    if let Some(api) = process_env("AWS_LAMBDA_RUNTIME_API") {
+        report_init_error(&api, &error).await;
+    }
+    Err(error.into())
 }
 
 /// Tells the Lambda runtime API at `api` why the start failed (`/runtime/init/error`), so an
@@ -253,7 +277,7 @@ fn host_forms_a_url(event: &ApiGatewayV2httpRequest) -> bool {
 }
 
 /// A panic's message, when it has one.
-fn panic_message(panic: &(dyn Any + Send)) -> &str {
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> &str {
     panic
         .downcast_ref::<&str>()
         .copied()

@@ -2,10 +2,12 @@
 //!
 //! Data flows one way: event -> [`http`] (route, parse) -> [`auth`] (who) -> [`handlers`]
 //! (may they: the path's user, then [`revocation`]; what) -> [`tasks`] store -> [`http`]
-//! response.
+//! response. The Lambda authorizer ([`authorizer`]) runs the same `auth` and `revocation` checks
+//! for routes in any language.
 
 pub mod app;
 pub mod auth;
+pub mod authorizer;
 pub mod aws;
 pub mod config;
 pub mod handlers;

@@ -11,6 +11,9 @@
 // code) narrows it to what its route needs. In app isolation each function role may do exactly
 // what its route needs, on the whole table. Every route may read the user's revocation item, and
 // only its key, not_before and revoked_sessions; the revoke routes may update it and nothing else.
+// The Lambda authorizer's role may read that revocation item and nothing else of the table (not
+// even DescribeTable), like a route in either mode; the Python whoami route's role may touch
+// nothing of the table, the tenant role or the secret.
 
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -78,7 +81,20 @@ const ROUTES = [
     revocation: 'write',
   },
 ]
-const FUNCTION_ROLES = ROUTES.map((r) => r.role)
+/** The Lambda authorizer: no item action, only the revocation check; no DescribeTable either. */
+const AUTHORIZER = {
+  role: 'AuthorizerFunctionRole',
+  fn: 'authorizer',
+  route: 'the Lambda authorizer',
+  actions: [],
+  revocation: 'read',
+  describeTable: false,
+}
+/** Every Rust function: the routes (which prime with DescribeTable) and the authorizer. */
+const FUNCTIONS = [...ROUTES.map((r) => ({ ...r, describeTable: true })), AUTHORIZER]
+const FUNCTION_ROLES = FUNCTIONS.map((r) => r.role)
+/** The Python example route behind the authorizer (examples/whoami). */
+const WHOAMI_ROLE = 'WhoamiFunctionRole'
 
 /** Every item action some route needs: what the tenant role grants, one partition at a time. */
 const ROUTE_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']
@@ -192,13 +208,13 @@ const rolesOf = (template) =>
     .sort()
 
 describe('the deployed template (SAM-transformed, intrinsics resolved)', () => {
-  test('iam isolation: the eight function roles and TenantDataRole, nothing else', () => {
-    assert.deepEqual(rolesOf(iam), [...FUNCTION_ROLES, 'TenantDataRole'].sort())
+  test('iam isolation: the nine Rust function roles, the whoami role and TenantDataRole, nothing else', () => {
+    assert.deepEqual(rolesOf(iam), [...FUNCTION_ROLES, WHOAMI_ROLE, 'TenantDataRole'].sort())
     assert.ok('AssumeTenantRolePolicy' in iam.resources)
   })
 
-  test('app isolation: the eight function roles only; no TenantDataRole, no AssumeTenantRolePolicy', () => {
-    assert.deepEqual(rolesOf(app), [...FUNCTION_ROLES].sort())
+  test('app isolation: the function roles only; no TenantDataRole, no AssumeTenantRolePolicy', () => {
+    assert.deepEqual(rolesOf(app), [...FUNCTION_ROLES, WHOAMI_ROLE].sort())
     assert.ok(!('TenantDataRole' in app.resources))
     assert.ok(!('AssumeTenantRolePolicy' in app.resources))
   })
@@ -273,7 +289,7 @@ describe('iam isolation: a TenantDataRole session tagged taskgate_user=userA', (
 })
 
 describe('iam isolation: the function roles (identity policies, SAM-generated)', () => {
-  for (const { role } of ROUTES) {
+  for (const { role, describeTable } of FUNCTIONS) {
     describe(role, () => {
       const fn = (action, { resource = TABLE_ARN, context = {}, ignored = [] } = {}) => ({
         principal: functionSession(role),
@@ -284,12 +300,13 @@ describe('iam isolation: the function roles (identity policies, SAM-generated)',
         ignored,
       })
 
-      test('attached policies: its inline policy, AWSLambdaBasicExecutionRole, AssumeTenantRolePolicy', () => {
-        const { ManagedPolicyArns } = iam.resource(role).Properties
+      test('attached policies: AWSLambdaBasicExecutionRole, AssumeTenantRolePolicy, and its inline policy for DescribeTable only', () => {
+        const { ManagedPolicyArns, Policies = [] } = iam.resource(role).Properties
         assert.deepEqual(ManagedPolicyArns, [
           'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
           managedPolicyArn('AssumeTenantRolePolicy'),
         ])
+        assert.equal(Policies.length, describeTable ? 1 : 0)
       })
 
       for (const action of ITEM_ACTIONS) {
@@ -301,7 +318,8 @@ describe('iam isolation: the function roles (identity policies, SAM-generated)',
         })
       }
 
-      test('DescribeTable on the table allowed (the cold-start call)', () => assertAllowed(fn('dynamodb:DescribeTable')))
+      test(`DescribeTable on the table ${describeTable ? 'allowed (the cold-start call)' : 'denied (it does not prime)'}`, () =>
+        (describeTable ? assertAllowed : assertDenied)(fn('dynamodb:DescribeTable')))
       test('DescribeTable on another table denied', () =>
         assertDenied(fn('dynamodb:DescribeTable', { resource: OTHER_TABLE_ARN })))
 
@@ -328,7 +346,7 @@ describe("iam isolation: TenantDataRole's trust policy (AssumeRole and TagSessio
   })
   const userTag = { 'aws:RequestTag/taskgate_user': 'userA', 'aws:TagKeys': ['taskgate_user'] }
 
-  for (const { role } of ROUTES) {
+  for (const { role } of FUNCTIONS) {
     describe(role, () => {
       const caller = (action, context) => assume(functionSession(role), iam.identityPolicies(role), action, context)
 
@@ -361,6 +379,7 @@ describe("iam isolation: TenantDataRole's trust policy (AssumeRole and TagSessio
     ['an administrator of the account', `arn:aws:iam::${ACCOUNT}:user/admin`],
     ['another role of the account', `arn:aws:sts::${ACCOUNT}:assumed-role/${STACK}-OtherFunctionRole/x`],
     ['a TenantDataRole session (no role chaining into itself)', TENANT_SESSION],
+    ['the whoami function role (the Python route behind the authorizer)', functionSession(WHOAMI_ROLE)],
     ['a same-named function role in another account', `arn:aws:sts::999999999999:assumed-role/${STACK}-ListTasksFunctionRole/x`],
   ]
   for (const [who, principal] of outsiders) {
@@ -372,7 +391,7 @@ describe("iam isolation: TenantDataRole's trust policy (AssumeRole and TagSessio
 })
 
 describe('app isolation: each function role may do exactly what its route needs', () => {
-  for (const { role, route, actions } of ROUTES) {
+  for (const { role, route, actions, describeTable } of FUNCTIONS) {
     describe(`${role} (${route})`, () => {
       const fn = (action, { resource = TABLE_ARN, context = {}, ignored = [] } = {}) => ({
         principal: functionSession(role),
@@ -409,7 +428,8 @@ describe('app isolation: each function role may do exactly what its route needs'
         await assertDenied(fn('dynamodb:Query', { resource: INDEX_ARN, context: leadingKeys('userA') }))
       })
 
-      test('DescribeTable on the table allowed', () => assertAllowed(fn('dynamodb:DescribeTable')))
+      test(`DescribeTable on the table ${describeTable ? 'allowed' : 'denied'}`, () =>
+        (describeTable ? assertAllowed : assertDenied)(fn('dynamodb:DescribeTable')))
       for (const action of TABLE_MANAGEMENT.filter((a) => a !== 'dynamodb:DescribeTable')) {
         test(`${action} denied`, () => assertDenied(fn(action)))
       }
@@ -474,7 +494,7 @@ function revocationItemTests({ principal, revocation, actions, otherPartition })
 }
 
 describe('app isolation: the revocation item, per function role', () => {
-  for (const { role, actions, revocation } of ROUTES) {
+  for (const { role, actions, revocation } of FUNCTIONS) {
     describe(role, () => {
       const principal = (action, context) => ({
         principal: functionSession(role),
@@ -491,9 +511,9 @@ const SESSION_POLICIES = JSON.parse(readFileSync(path.join(REPO_ROOT, 'tests/iam
 
 describe("iam isolation: each function's tenant session (TenantDataRole's policy and the function's session policy)", () => {
   test('a session policy for every function, and no other', () => {
-    assert.deepEqual(Object.keys(SESSION_POLICIES).sort(), ROUTES.map((r) => r.fn).sort())
+    assert.deepEqual(Object.keys(SESSION_POLICIES).sort(), FUNCTIONS.map((r) => r.fn).sort())
   })
-  for (const { fn, actions, revocation } of ROUTES) {
+  for (const { fn, actions, revocation } of FUNCTIONS) {
     describe(fn, () => {
       const principal = (action, context, resource = TABLE_ARN, ignored = []) => ({
         principal: TENANT_SESSION,
@@ -564,6 +584,45 @@ describe('HS256 secret (AuthHs256SecretArn set): every function role may read th
           }
         })
       }
+    })
+  }
+})
+
+describe('the whoami function role (the Python route behind the authorizer): nothing of the table, the tenant role or the secret', () => {
+  const SECRET = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:taskgate-hs256-AbCdEf`
+  const scenarios = [
+    ['iam isolation', iam],
+    ['app isolation', app],
+    ['iam isolation, HS256 secret', deployedTemplate({ DataIsolation: 'iam', AuthHs256SecretArn: SECRET })],
+  ]
+  for (const [name, template] of scenarios) {
+    describe(name, () => {
+      const fn = (action, { resource = TABLE_ARN, context = {}, ignored = [] } = {}) => ({
+        principal: functionSession(WHOAMI_ROLE),
+        action,
+        resource,
+        context,
+        identityPolicies: template.identityPolicies(WHOAMI_ROLE),
+        ignored,
+      })
+      test('attached policies: AWSLambdaBasicExecutionRole only, no inline policy', () => {
+        const { ManagedPolicyArns, Policies = [] } = template.resource(WHOAMI_ROLE).Properties
+        assert.deepEqual(ManagedPolicyArns, ['arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'])
+        assert.deepEqual(Policies, [])
+      })
+      test('every item action and DescribeTable denied', async () => {
+        for (const action of ITEM_ACTIONS) {
+          const ignored = hasLeadingKeys(action) ? [] : ['dynamodb:LeadingKeys']
+          await assertDenied(fn(action, { context: { ...leadingKeys('userA'), ...WHOLE_ITEM[action] }, ignored }))
+        }
+        await assertDenied(fn('dynamodb:GetItem', { context: { ...leadingKeys('userA'), ...READ_REVOCATION } }))
+        await assertDenied(fn('dynamodb:DescribeTable'))
+      })
+      test('sts:AssumeRole on TenantDataRole and the secret denied', async () => {
+        const tagged = { 'aws:RequestTag/taskgate_user': 'userA', 'aws:TagKeys': ['taskgate_user'] }
+        await assertDenied(fn('sts:AssumeRole', { resource: TENANT_ROLE_ARN, context: tagged }))
+        await assertDenied(fn('secretsmanager:GetSecretValue', { resource: SECRET }))
+      })
     })
   }
 })

@@ -9,14 +9,17 @@ use std::sync::Arc;
 use lambda_http::http::Method;
 use serde_json::json;
 use taskgate::App;
-use taskgate::app::item_access_of;
+use taskgate::app::{AUTHORIZER_ITEM_ACCESS, item_access_of};
+use taskgate::authorizer::Authorizer;
 use taskgate::aws::{load, sdk_config_loader};
 use taskgate::http::routes::ROUTES;
-use taskgate::tasks::dynamodb::{DynamoDbStore, TenantClients, USER_TAG};
+use taskgate::tasks::dynamodb::{DynamoDbStore, TenantClients, USER_TAG, session_policy};
 use taskgate_tests::aws_front_door::AwsFrontDoor;
 use taskgate_tests::dynamodb_local::{self, REGION, test_credentials};
 use taskgate_tests::moto::Moto;
-use taskgate_tests::{OTHER_USER, TestApp, USER, hs256_config, token_for};
+use taskgate_tests::{
+    OTHER_USER, TOKEN_PLACEHOLDER, TestApp, USER, hs256_config, repo_path, token_for,
+};
 
 const TENANT_ROLE: &str = "arn:aws:iam::123456789012:role/taskgate-tenant-data";
 
@@ -347,5 +350,67 @@ async fn a_user_id_iam_cannot_carry_is_refused_before_any_call() {
         aws.calls()
             .iter()
             .all(|call| call.action == "DescribeTable")
+    );
+}
+
+/// The Lambda authorizer in `iam` isolation, built as `Authorizer::from_config` builds it: it
+/// reads the caller's revocation state only with that user's tenant session, whose session
+/// policy allows the attribute-restricted `GetItem` and nothing else, and makes no other
+/// DynamoDB call (its role may not even `DescribeTable`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorizer_reads_the_revocation_state_only_with_the_users_tenant_session() {
+    let moto = Moto::start();
+    let local = dynamodb_local::shared();
+    let table = local.new_table().await;
+    let aws = AwsFrontDoor::start(local.endpoint(), Some(moto.endpoint())).await;
+    let config = load(
+        sdk_config_loader()
+            .endpoint_url(&aws.endpoint)
+            .region(aws_config::Region::new(REGION))
+            .credentials_provider(test_credentials()),
+    )
+    .await
+    .expect("SDK settings");
+    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&config), &table).isolated(
+        TenantClients::new(&config, TENANT_ROLE, AUTHORIZER_ITEM_ACCESS),
+    );
+    let authenticator = taskgate::auth::Authenticator::new(&hs256_config())
+        .await
+        .expect("auth");
+    let authorizer = Authorizer::new(authenticator, Arc::new(store));
+    let event = std::fs::read_to_string(repo_path("events/authorizer/valid.json"))
+        .unwrap()
+        .replace(TOKEN_PLACEHOLDER, &token_for(USER));
+    let answer = authorizer.answer(&event, None).await;
+    assert!(answer.is_authorized, "{answer:?}");
+
+    let assumed = aws.calls_of("AssumeRole");
+    assert_eq!(assumed.len(), 1, "{assumed:?}");
+    let request = &assumed[0].body;
+    assert_eq!(
+        form_value(request, "Tags.member.1.Value").as_deref(),
+        Some(USER)
+    );
+    let policy: serde_json::Value =
+        serde_json::from_str(&form_value(request, "Policy").expect("a session policy")).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&session_policy(AUTHORIZER_ITEM_ACCESS)).unwrap();
+    assert_eq!(policy, expected, "the authorizer's session policy");
+    let dynamodb: Vec<_> = aws
+        .calls()
+        .into_iter()
+        .filter(|call| call.service == "dynamodb")
+        .collect();
+    let actions: Vec<&str> = dynamodb.iter().map(|call| call.action.as_str()).collect();
+    assert_eq!(actions, ["GetItem"], "the revocation state, nothing else");
+    let base_key = test_credentials().access_key_id().to_string();
+    assert_ne!(
+        dynamodb[0].access_key, base_key,
+        "not the function's own role"
+    );
+    assert!(
+        dynamodb[0].body.contains("#revocation") && dynamodb[0].body.contains("not_before"),
+        "{}",
+        dynamodb[0].body
     );
 }

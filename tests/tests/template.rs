@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_norway::Value;
 use taskgate::Route;
-use taskgate::app::{item_access, item_access_of};
+use taskgate::app::{AUTHORIZER_ITEM_ACCESS, item_access, item_access_of};
 use taskgate::http::routes::ROUTES;
 use taskgate::tasks::dynamodb::{ItemAccess, USER_TAG, session_policy};
 use taskgate_tests::dynamodb_local::{
@@ -22,14 +22,35 @@ fn route_table() -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// The Python example route behind the authorizer (examples/whoami).
+const WHOAMI: &str = "WhoamiFunction";
+/// The Lambda authorizer's function.
+const AUTHORIZER: &str = "AuthorizerFunction";
+
 /// Every `AWS::Serverless::Function` of the template, by logical id.
-fn functions(template: &Value) -> Vec<(String, Value)> {
+fn all_functions(template: &Value) -> Vec<(String, Value)> {
     template["Resources"]
         .as_mapping()
         .expect("Resources")
         .iter()
         .filter(|(_, resource)| resource["Type"] == "AWS::Serverless::Function")
         .map(|(id, resource)| (id.as_str().unwrap().to_string(), resource.clone()))
+        .collect()
+}
+
+/// The Rust functions (built by cargo lambda): every route's, and the authorizer.
+fn functions(template: &Value) -> Vec<(String, Value)> {
+    all_functions(template)
+        .into_iter()
+        .filter(|(id, _)| id != WHOAMI)
+        .collect()
+}
+
+/// The route functions: every Rust function but the authorizer.
+fn route_functions(template: &Value) -> Vec<(String, Value)> {
+    functions(template)
+        .into_iter()
+        .filter(|(id, _)| id != AUTHORIZER)
         .collect()
 }
 
@@ -55,7 +76,7 @@ fn is_tagged(value: &Value, tag: &str, target: &str) -> bool {
 fn the_templates_routes_are_the_route_table() {
     let template = template();
     let mut routes = BTreeSet::new();
-    for (id, function) in functions(&template) {
+    for (id, function) in route_functions(&template) {
         let events = function["Properties"]["Events"]
             .as_mapping()
             .unwrap_or_else(|| panic!("{id} has no events"));
@@ -64,6 +85,9 @@ fn the_templates_routes_are_the_route_table() {
             let properties = &event["Properties"];
             assert!(is_tagged(&properties["ApiId"], "!Ref", "HttpApi"), "{id}");
             assert_eq!(properties["PayloadFormatVersion"], "2.0", "{id}");
+            // taskgate's own routes verify in their functions (docs/deploy.md for putting them
+            // behind the authorizer too).
+            assert!(properties.get("Auth").is_none(), "{id}");
             let key = format!(
                 "{} {}",
                 properties["Method"].as_str().unwrap(),
@@ -92,7 +116,16 @@ fn every_function_is_a_workspace_binary_built_by_cargo_lambda() {
     assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
 
     let functions = functions(&template);
-    assert_eq!(functions.len(), ROUTES.len());
+    assert_eq!(
+        functions.len(),
+        ROUTES.len() + 1,
+        "the routes and the authorizer"
+    );
+    assert_eq!(
+        all_functions(&template).len(),
+        functions.len() + 1,
+        "and the Python example"
+    );
     for (id, function) in &functions {
         assert_eq!(
             function["Metadata"]["BuildMethod"], "rust-cargolambda",
@@ -230,9 +263,81 @@ fn each_function_may_call_only_what_its_route_needs_on_the_table_only() {
     }
 }
 
-/// The tenant role: trusted by the eight function roles only, with the user tag; its one policy
-/// allows exactly the item actions the routes need, on the table, only on the partition named by
-/// the session's tag. (`tests/iam/` evaluates these policies with a real IAM evaluator.)
+/// The authorizer's role: in `app` isolation the attribute-restricted read of the revocation
+/// item and nothing else of the table (not even `DescribeTable`); in `iam` isolation only the
+/// policy that assumes the tenant role; and the secret's policy in HS256 mode. The Python route
+/// behind it has no policy at all: no table, no secret, no tenant role.
+#[test]
+fn the_authorizer_may_only_read_the_revocation_state_and_whoami_nothing() {
+    let template = template();
+    let resources = &template["Resources"];
+    let authorizer = &resources[AUTHORIZER];
+    assert_eq!(binary(authorizer), "authorizer");
+    let policies = authorizer["Properties"]["Policies"].as_sequence().unwrap();
+    let [inline, assume, secret] = policies.as_slice() else {
+        panic!("three policies: {policies:?}");
+    };
+    assert!(is_secret_policy(secret));
+    assert!(is_conditional_policy(
+        assume,
+        "IamIsolation",
+        "AssumeTenantRolePolicy"
+    ));
+    // The whole inline policy only in app isolation: in iam it would have no statement.
+    let (tag, choice) = tagged(inline).expect("!If");
+    assert_eq!(
+        (tag.as_str(), &choice[0]),
+        ("!If", &Value::from("IamIsolation"))
+    );
+    assert!(is_tagged(&choice[1], "!Ref", "AWS::NoValue"));
+    let statements = choice[2]["Statement"].as_sequence().unwrap();
+    let granted: Vec<_> = statements
+        .iter()
+        .map(|statement| table_access(AUTHORIZER, statement))
+        .collect();
+    let needed: Vec<_> = AUTHORIZER_ITEM_ACCESS.iter().map(expected).collect();
+    assert_eq!(granted, needed);
+
+    let whoami = &resources[WHOAMI];
+    assert!(
+        whoami["Properties"].get("Policies").is_none(),
+        "whoami gets Lambda's basic execution role only"
+    );
+}
+
+/// The Python route: a supported Python runtime (3.12 or newer) on the global arm64, its code
+/// in `examples/whoami/src/`, its one route behind the authorizer.
+#[test]
+fn whoami_is_a_python_route_behind_the_authorizer() {
+    let template = template();
+    let whoami = &template["Resources"][WHOAMI]["Properties"];
+    let runtime = whoami["Runtime"].as_str().expect("Runtime");
+    let minor: u32 = runtime
+        .strip_prefix("python3.")
+        .and_then(|minor| minor.parse().ok())
+        .unwrap_or_else(|| panic!("not a Python 3 runtime: {runtime}"));
+    assert!(minor >= 12, "{runtime}");
+    assert!(whoami.get("Architectures").is_none(), "the global arm64");
+    assert_eq!(whoami["Handler"], "app.handler");
+    let code = whoami["CodeUri"].as_str().unwrap();
+    assert!(repo_path(code).join("app.py").is_file(), "{code}app.py");
+    let events = whoami["Events"].as_mapping().unwrap();
+    let [event] = events.values().collect::<Vec<_>>()[..] else {
+        panic!("one event");
+    };
+    let properties = &event["Properties"];
+    assert_eq!(event["Type"], "HttpApi");
+    assert!(is_tagged(&properties["ApiId"], "!Ref", "HttpApi"));
+    assert_eq!(properties["Method"], "GET");
+    assert_eq!(properties["Path"], "/api/{user_id}/whoami");
+    assert_eq!(properties["PayloadFormatVersion"], "2.0");
+    assert_eq!(properties["Auth"]["Authorizer"], "TaskgateAuthorizer");
+}
+
+/// The tenant role: trusted by the nine Rust function roles (the routes' and the authorizer's)
+/// only, with the user tag; its one policy allows exactly the item actions the routes need, on
+/// the table, only on the partition named by the session's tag. (`tests/iam/` evaluates these
+/// policies with a real IAM evaluator.)
 #[test]
 fn the_tenant_role_allows_the_routes_actions_on_the_tagged_partition_only() {
     let template = template();
@@ -257,6 +362,7 @@ fn the_tenant_role_allows_the_routes_actions_on_the_tagged_partition_only() {
             })
             .collect();
         assert_eq!(principals, functions);
+        assert!(!principals.contains(&format!("{WHOAMI}Role.Arn")));
         assert_eq!(
             statement["Condition"]["StringLike"][format!("aws:RequestTag/{USER_TAG}")],
             "?*"
@@ -330,6 +436,9 @@ fn tests_iam_evaluates_the_session_policies_the_code_builds() {
             serde_json::from_str(&session_policy(&item_access_of(&[route]))).unwrap();
         policies.insert(route.function_name().into(), policy);
     }
+    let authorizer: serde_json::Value =
+        serde_json::from_str(&session_policy(AUTHORIZER_ITEM_ACCESS)).unwrap();
+    policies.insert("authorizer".into(), authorizer);
     let expected = serde_json::to_string_pretty(&policies).unwrap() + "\n";
     if std::env::var_os("TASKGATE_BLESS").is_some() {
         std::fs::write(&path, &expected).unwrap();
@@ -450,7 +559,42 @@ fn the_http_api_has_cors_throttling_and_json_access_logs() {
     assert_eq!(log["requestId"], "$context.requestId");
     assert_eq!(log["routeKey"], "$context.routeKey");
     let outputs = template["Outputs"].as_mapping().unwrap();
+    assert!(
+        properties["Auth"].get("DefaultAuthorizer").is_none(),
+        "no route behind the authorizer unless it names it"
+    );
     assert!(outputs.contains_key("ApiUrl") && outputs.contains_key("TasksTableName"));
+}
+
+/// The HTTP API's Lambda authorizer: the authorizer function, payload 2.0 with simple
+/// responses, the Authorization header as identity source, its cache a parameter that defaults
+/// to 0 (a cached allow outlives a sign-out), and the permission for the API to invoke it.
+#[test]
+fn the_http_api_declares_the_lambda_authorizer() {
+    let template = template();
+    let authorizers = &template["Resources"]["HttpApi"]["Properties"]["Auth"]["Authorizers"];
+    let authorizer = &authorizers["TaskgateAuthorizer"];
+    assert_eq!(authorizers.as_mapping().unwrap().len(), 1);
+    assert!(is_tagged(
+        &authorizer["FunctionArn"],
+        "!GetAtt",
+        &format!("{AUTHORIZER}.Arn")
+    ));
+    assert_eq!(authorizer["AuthorizerPayloadFormatVersion"], "2.0");
+    assert_eq!(authorizer["EnableSimpleResponses"], true);
+    assert_eq!(authorizer["EnableFunctionDefaultPermissions"], true);
+    let identity = &authorizer["Identity"];
+    assert_eq!(identity["Headers"], Value::from(vec!["Authorization"]));
+    assert!(is_tagged(
+        &identity["ReauthorizeEvery"],
+        "!Ref",
+        "AuthorizerCacheTtlSeconds"
+    ));
+    let ttl = &template["Parameters"]["AuthorizerCacheTtlSeconds"];
+    assert_eq!(ttl["Type"], "Number");
+    assert_eq!(ttl["Default"], 0, "every request asks the authorizer");
+    assert_eq!(ttl["MinValue"], 0);
+    assert_eq!(ttl["MaxValue"], 3600, "API Gateway's longest");
 }
 
 #[test]

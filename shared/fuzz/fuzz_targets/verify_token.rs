@@ -23,6 +23,7 @@ static VERIFIERS: LazyLock<Vec<Authenticator>> = LazyLock::new(|| {
     let jwks = [
         include_str!("../../../tests/fixtures/better-auth/eddsa/jwks.json"),
         include_str!("../../../tests/fixtures/better-auth/es256/jwks.json"),
+        include_str!("../../../tests/fixtures/better-auth/es512/jwks.json"),
         include_str!("../../../tests/fixtures/better-auth/rs256/jwks.json"),
         include_str!("../../../tests/fixtures/better-auth/ps256/jwks.json"),
     ];

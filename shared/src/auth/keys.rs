@@ -4,16 +4,16 @@
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self as aws, ParsedPublicKey, RsaPublicKeyComponents};
 use base64_simd::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::Jwk;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::algorithm::Algorithm;
 use super::json::from_slice_unique;
 
 /// The keys a JWKS may hold, as errors name them: each binds one algorithm.
-const ACCEPTED_KEYS: &str = "Ed25519 (EdDSA), P-256 (ES256), P-384 (ES384), or RSA \
-     (RS256, or RS384, RS512, PS256, PS384, PS512 by the key's alg)";
+const ACCEPTED_KEYS: &str = "Ed25519 (EdDSA), P-256 (ES256), P-384 (ES384), P-521 (ES512), or \
+     RSA (RS256, or RS384, RS512, PS256, PS384, PS512 by the key's alg)";
 
 /// Fewest bits an RSA modulus may have.
 const MIN_RSA_BITS: usize = 2048;
@@ -31,8 +31,8 @@ pub struct VerificationKey {
     key: PreparedKey,
 }
 
-/// A key made ready for aws-lc-rs once, at load, with the verification algorithm jsonwebtoken's
-/// aws-lc backend uses for its `alg` (that backend would parse it again on every call).
+/// A key made ready for aws-lc-rs once, at load, with the verification algorithm of its `alg`
+/// (the one jsonwebtoken's aws-lc backend uses, which would parse the key again on every call).
 enum PreparedKey {
     /// Boxed: an HMAC key is over a kilobyte.
     Hmac(Box<hmac::Key>),
@@ -153,14 +153,7 @@ fn signing_key(value: Value) -> Result<VerificationKey, String> {
         (Some("OKP"), Some("Ed25519")) => check_ed25519(fields).map(|_| Algorithm::EdDSA)?,
         (Some("EC"), Some("P-256")) => check_ec(fields, 32).map(|_| Algorithm::ES256)?,
         (Some("EC"), Some("P-384")) => check_ec(fields, 48).map(|_| Algorithm::ES384)?,
-        (Some("EC"), Some("P-521")) => {
-            return Err(
-                "ES512 (P-521) is not supported: jsonwebtoken, which reads the token's alg, has \
-                 no ES512 (Keats/jsonwebtoken#250); configure Better Auth's jwt plugin with \
-                 EdDSA, ES256, RS256 or PS256"
-                    .into(),
-            );
-        }
+        (Some("EC"), Some("P-521")) => check_ec(fields, 66).map(|_| Algorithm::ES512)?,
         (Some("RSA"), _) => check_rsa(fields).map(|_| Algorithm::RS256)?,
         (Some("oct"), _) => return Err("symmetric (oct) keys are never trusted from a JWKS".into()),
         (kty, crv) => return Err(format!("unsupported key type {kty:?} / curve {crv:?}")),
@@ -178,7 +171,8 @@ fn signing_key(value: Value) -> Result<VerificationKey, String> {
     })
 }
 
-/// The key parsed for `algorithm`, as jsonwebtoken's aws-lc backend verifies it.
+/// The key parsed for `algorithm`; ECDSA signatures are the fixed-size `r || s` of JWS (RFC 7518
+/// 3.4).
 fn public_key(
     fields: &Map<String, Value>,
     algorithm: Algorithm,
@@ -200,13 +194,14 @@ fn public_key(
         EdDSA => parsed(&aws::ED25519, base64_field(fields, "x")?),
         ES256 => parsed(&aws::ECDSA_P256_SHA256_FIXED, ec_point()?),
         ES384 => parsed(&aws::ECDSA_P384_SHA384_FIXED, ec_point()?),
+        ES512 => parsed(&aws::ECDSA_P521_SHA512_FIXED, ec_point()?),
         RS256 => rsa(&aws::RSA_PKCS1_2048_8192_SHA256),
         RS384 => rsa(&aws::RSA_PKCS1_2048_8192_SHA384),
         RS512 => rsa(&aws::RSA_PKCS1_2048_8192_SHA512),
         PS256 => rsa(&aws::RSA_PSS_2048_8192_SHA256),
         PS384 => rsa(&aws::RSA_PSS_2048_8192_SHA384),
         PS512 => rsa(&aws::RSA_PSS_2048_8192_SHA512),
-        other => Err(format!("no public key for {other:?}")),
+        HS256 => Err("HS256 has no public key".into()),
     }
     .map_err(|e| format!("bad JWK: {e}"))
 }
@@ -214,7 +209,7 @@ fn public_key(
 /// The key's `alg`, which must belong to its key type (an RSA key may say RS* or PS*).
 fn declared_algorithm(alg: &str, from_type: Algorithm) -> Result<Algorithm, String> {
     use Algorithm::*;
-    let declared: Algorithm = alg.parse().map_err(|_| format!("unsupported alg {alg}"))?;
+    let declared = Algorithm::parse(alg).ok_or_else(|| format!("unsupported alg {alg}"))?;
     let fits = match from_type {
         RS256 => matches!(declared, RS256 | RS384 | RS512 | PS256 | PS384 | PS512),
         other => declared == other,
@@ -359,17 +354,85 @@ mod tests {
 
     #[test]
     fn a_document_that_is_not_a_jwks_or_has_no_usable_key_is_an_error() {
-        let es512 = r#"{"keys":[{"kty":"EC","crv":"P-521","x":"AA","y":"AA","kid":"k"}]}"#;
-        let Err(error) = KeySet::from_jwks(es512.as_bytes()) else {
-            panic!("a JWKS with only an ES512 key has no usable key");
+        let short = r#"{"keys":[{"kty":"EC","crv":"P-521","x":"AA","y":"AA","kid":"k"}]}"#;
+        let Err(error) = KeySet::from_jwks(short.as_bytes()) else {
+            panic!("a JWKS with only a malformed key has no usable key");
         };
-        assert!(error.contains("key k: ES512"), "{error}");
+        assert!(error.contains("key k: EC x is not 66 bytes"), "{error}");
         for accepted in [
-            "EdDSA", "ES256", "ES384", "RS256", "RS512", "PS256", "PS512",
+            "EdDSA", "ES256", "ES384", "ES512", "RS256", "RS512", "PS256", "PS512",
         ] {
             assert!(error.contains(accepted), "{accepted}: {error}");
         }
         assert!(KeySet::from_jwks(b"[]").is_err());
         assert!(KeySet::from_jwks(br#"{"keys":[],"keys":[]}"#).is_err());
+    }
+
+    /// A P-521 public key (Better Auth's, `tests/fixtures/better-auth/es512/jwks.json`).
+    const P521_X: &str =
+        "ARwRzY-wuVUJXscnBneVP9Gh_vdrkHLdXnXenO7ZNb1fiERDdctzR2dGr0TuUFL_zkWhSUPEWtMIa-6cOMqx1Jv5";
+    const P521_Y: &str =
+        "AFj-tlHJAoNZDBIhbqLzvQwkbxiw7OL8sIPZFSnUVk4I0f14rakcncwtj_u9msNrV-QfJdkwFNiK8hh0OMyksNaX";
+
+    fn p521(x: &str, y: &str, extra: &str) -> String {
+        format!(r#"{{"kty":"EC","crv":"P-521","x":"{x}","y":"{y}","kid":"p"{extra}}}"#)
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode_to_string(bytes)
+    }
+
+    #[test]
+    fn a_p521_key_is_bound_to_es512_with_or_without_its_alg() {
+        for extra in ["", r#","alg":"ES512""#, r#","use":"sig""#] {
+            let jwks = format!(r#"{{"keys":[{}]}}"#, p521(P521_X, P521_Y, extra));
+            let set = KeySet::from_jwks(jwks.as_bytes()).unwrap();
+            let keys: Vec<_> = set.candidates(Some("p")).collect();
+            assert_eq!(keys.len(), 1, "{extra}");
+            assert_eq!(keys[0].algorithm, Algorithm::ES512, "{extra}");
+        }
+    }
+
+    #[test]
+    fn p521_coordinates_must_be_66_bytes_on_the_curve() {
+        let x = URL_SAFE_NO_PAD.decode_to_vec(P521_X).unwrap();
+        let y = URL_SAFE_NO_PAD.decode_to_vec(P521_Y).unwrap();
+        assert_eq!((x.len(), y.len()), (66, 66));
+        let padded = |c: &[u8]| b64(&[&[0][..], c].concat());
+        // A coordinate without its leading zero byte (as some encoders write it), or with one
+        // more: the same number, the wrong length (RFC 7518 6.2.1.2).
+        for (bad_x, bad_y, what) in [
+            (b64(&x[1..]), P521_Y.to_string(), "x of 65 bytes"),
+            (P521_X.to_string(), b64(&y[1..]), "y of 65 bytes"),
+            (padded(&x), P521_Y.to_string(), "x of 67 bytes"),
+            (P521_X.to_string(), padded(&y), "y of 67 bytes"),
+            (b64(&[0; 66]), b64(&[0; 66]), "the point (0, 0)"),
+            (
+                P521_X.to_string(),
+                b64(&{
+                    let mut off = y.clone();
+                    off[65] ^= 1;
+                    off
+                }),
+                "a point off the curve",
+            ),
+            (P521_Y.to_string(), P521_X.to_string(), "x and y swapped"),
+        ] {
+            assert!(skipped(&p521(&bad_x, &bad_y, "")), "{what}");
+        }
+    }
+
+    #[test]
+    fn an_ec_key_declared_with_another_curves_alg_is_skipped() {
+        for alg in [
+            "ES256", "ES384", "RS256", "PS512", "EdDSA", "HS256", "ES512K",
+        ] {
+            let extra = format!(r#","alg":"{alg}""#);
+            assert!(skipped(&p521(P521_X, P521_Y, &extra)), "P-521 as {alg}");
+        }
+        let p256 = r#"{"kty":"EC","crv":"P-256","alg":"ES512","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
+        assert!(skipped(p256), "P-256 as ES512");
+        let without = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
+        assert!(!skipped(without), "the same P-256 key without alg");
     }
 }

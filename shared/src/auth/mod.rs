@@ -2,6 +2,7 @@
 //! claims every token must carry. The algorithm always comes from the key, never the token.
 //! How it is configured (`config.rs`, `refresh.rs`) is named through [`crate::config`].
 
+mod algorithm;
 mod bearer;
 mod claims;
 pub(crate) mod config;

@@ -1,13 +1,11 @@
 //! The parts of a JWS compact token, read strictly: three canonical base64url segments, a header
 //! that asks for nothing we do not do, and typed claims.
 
-use std::str::FromStr;
-
 use base64_simd::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::algorithm::Algorithm;
 use super::json::from_slice_unique;
 use super::{AuthError, Claims};
 
@@ -108,7 +106,7 @@ impl Header {
                 return Err(AuthError::UnsupportedHeader("typ"));
             }
         }
-        let alg = Algorithm::from_str(&raw.alg).map_err(|_| AuthError::UnsupportedAlgorithm)?;
+        let alg = Algorithm::parse(&raw.alg).ok_or(AuthError::UnsupportedAlgorithm)?;
         Ok(Self { alg, kid: raw.kid })
     }
 }
@@ -133,11 +131,15 @@ mod tests {
         assert_eq!(header.kid.as_deref(), Some("k1"));
         assert!(parse_header(r#"{"alg":"RS256","typ":"JWT"}"#).is_ok());
         assert!(parse_header(r#"{"alg":"RS256","typ":"at+jwt"}"#).is_ok());
+        let es512 = parse_header(r#"{"alg":"ES512","kid":"p"}"#).unwrap();
+        assert_eq!(es512.alg, Algorithm::ES512);
     }
 
     #[test]
     fn refuses_none_and_unknown_algorithms() {
-        for alg in ["none", "None", "NONE", "HS257", ""] {
+        for alg in [
+            "none", "None", "NONE", "HS257", "HS384", "HS512", "es512", "",
+        ] {
             let header = format!(r#"{{"alg":"{alg}"}}"#);
             assert_eq!(
                 parse_header(&header).unwrap_err(),

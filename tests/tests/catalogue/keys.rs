@@ -8,8 +8,10 @@ use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256,
-    RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
+    ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair,
+    RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RSA_PSS_SHA256, RSA_PSS_SHA384,
+    RSA_PSS_SHA512, RsaEncoding, RsaKeyPair,
 };
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -19,9 +21,28 @@ use serde_json::{Value, json};
 pub enum SigningKey {
     Hmac(Vec<u8>),
     Ed25519(Ed25519KeyPair),
-    P256(EcdsaKeyPair),
-    Rsa(RsaKeyPair),
+    /// A P-256, P-384 or P-521 key and its `alg` (ES256, ES384, ES512).
+    Ec(EcdsaKeyPair, &'static str),
+    /// An RSA key and the `alg` it signs with (RS256 ... PS512).
+    Rsa(RsaKeyPair, &'static str),
 }
+
+/// Each ECDSA `alg`, its curve's name and its signing algorithm.
+const EC_ALGS: [(&str, &str, &EcdsaSigningAlgorithm); 3] = [
+    ("ES256", "P-256", &ECDSA_P256_SHA256_FIXED_SIGNING),
+    ("ES384", "P-384", &ECDSA_P384_SHA384_FIXED_SIGNING),
+    ("ES512", "P-521", &ECDSA_P521_SHA512_FIXED_SIGNING),
+];
+
+/// Each RSA `alg` and its padding.
+const RSA_ALGS: [(&str, &dyn RsaEncoding); 6] = [
+    ("RS256", &RSA_PKCS1_SHA256),
+    ("RS384", &RSA_PKCS1_SHA384),
+    ("RS512", &RSA_PKCS1_SHA512),
+    ("PS256", &RSA_PSS_SHA256),
+    ("PS384", &RSA_PSS_SHA384),
+    ("PS512", &RSA_PSS_SHA512),
+];
 
 impl SigningKey {
     pub fn ed25519() -> Self {
@@ -29,19 +50,47 @@ impl SigningKey {
     }
 
     pub fn p256() -> Self {
-        Self::P256(EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("P-256 key"))
+        Self::ec("ES256")
+    }
+
+    pub fn p521() -> Self {
+        Self::ec("ES512")
+    }
+
+    /// A new ECDSA key for `alg` (ES256, ES384 or ES512).
+    pub fn ec(alg: &'static str) -> Self {
+        let (_, _, signing) = ec_alg(alg);
+        Self::Ec(EcdsaKeyPair::generate(signing).expect("ECDSA key"), alg)
     }
 
     pub fn rsa() -> Self {
-        Self::Rsa(RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA key"))
+        Self::rsa_for("RS256")
+    }
+
+    /// A new RSA-2048 key that signs with `alg` (RS256 ... PS512).
+    pub fn rsa_for(alg: &'static str) -> Self {
+        assert!(RSA_ALGS.iter().any(|(a, _)| *a == alg), "{alg}");
+        Self::Rsa(
+            RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA key"),
+            alg,
+        )
+    }
+
+    /// A new key for `alg`, any algorithm the verifier accepts but HS256.
+    #[allow(dead_code)] // used by tests/authorizer.rs, not by every binary that shares this file
+    pub fn for_alg(alg: &'static str) -> Self {
+        match alg {
+            "EdDSA" => Self::ed25519(),
+            "ES256" | "ES384" | "ES512" => Self::ec(alg),
+            _ => Self::rsa_for(alg),
+        }
     }
 
     pub fn alg(&self) -> &'static str {
         match self {
             Self::Hmac(_) => "HS256",
             Self::Ed25519(_) => "EdDSA",
-            Self::P256(_) => "ES256",
-            Self::Rsa(_) => "RS256",
+            Self::Ec(_, alg) | Self::Rsa(_, alg) => alg,
         }
     }
 
@@ -54,10 +103,11 @@ impl SigningKey {
                 hmac::sign(&key, message).as_ref().to_vec()
             }
             Self::Ed25519(key) => key.sign(message).as_ref().to_vec(),
-            Self::P256(key) => key.sign(&rng, message).expect("sign").as_ref().to_vec(),
-            Self::Rsa(key) => {
+            Self::Ec(key, _) => key.sign(&rng, message).expect("sign").as_ref().to_vec(),
+            Self::Rsa(key, alg) => {
+                let (_, padding) = RSA_ALGS.iter().find(|(a, _)| a == alg).expect("RSA alg");
                 let mut signature = vec![0; key.public_modulus_len()];
-                key.sign(&RSA_PKCS1_SHA256, &rng, message, &mut signature)
+                key.sign(*padding, &rng, message, &mut signature)
                     .expect("sign");
                 signature
             }
@@ -73,15 +123,17 @@ impl SigningKey {
                 "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "kid": kid,
                 "x": b64(key.public_key().as_ref()),
             }),
-            Self::P256(key) => {
+            Self::Ec(key, alg) => {
+                let (_, crv, _) = ec_alg(alg);
                 let point = key.public_key().as_ref();
+                let size = (point.len() - 1) / 2;
                 json!({
-                    "kty": "EC", "crv": "P-256", "alg": "ES256", "kid": kid,
-                    "x": b64(&point[1..33]), "y": b64(&point[33..]),
+                    "kty": "EC", "crv": crv, "alg": alg, "kid": kid,
+                    "x": b64(&point[1..1 + size]), "y": b64(&point[1 + size..]),
                 })
             }
-            Self::Rsa(key) => json!({
-                "kty": "RSA", "alg": "RS256", "kid": kid,
+            Self::Rsa(key, alg) => json!({
+                "kty": "RSA", "alg": alg, "kid": kid,
                 "n": b64(key.public_key().modulus().big_endian_without_leading_zero()),
                 "e": b64(key.public_key().exponent().big_endian_without_leading_zero()),
             }),
@@ -93,8 +145,8 @@ impl SigningKey {
         match self {
             Self::Hmac(_) => panic!("an HMAC secret has no public key"),
             Self::Ed25519(key) => key.public_key().as_ref().to_vec(),
-            Self::P256(key) => key.public_key().as_ref().to_vec(),
-            Self::Rsa(key) => key.public_key().as_ref().to_vec(),
+            Self::Ec(key, _) => key.public_key().as_ref().to_vec(),
+            Self::Rsa(key, _) => key.public_key().as_ref().to_vec(),
         }
     }
 
@@ -102,8 +154,8 @@ impl SigningKey {
     pub fn public_pem(&self) -> String {
         let der = match self {
             Self::Ed25519(key) => key.public_key().as_der().expect("DER").as_ref().to_vec(),
-            Self::P256(key) => key.public_key().as_der().expect("DER").as_ref().to_vec(),
-            Self::Rsa(key) => key.public_key().as_der().expect("DER").as_ref().to_vec(),
+            Self::Ec(key, _) => key.public_key().as_der().expect("DER").as_ref().to_vec(),
+            Self::Rsa(key, _) => key.public_key().as_der().expect("DER").as_ref().to_vec(),
             Self::Hmac(_) => panic!("an HMAC secret has no public key"),
         };
         let body = STANDARD.encode(der);
@@ -117,6 +169,13 @@ impl SigningKey {
             lines.join("\n")
         )
     }
+}
+
+fn ec_alg(alg: &str) -> (&'static str, &'static str, &'static EcdsaSigningAlgorithm) {
+    *EC_ALGS
+        .iter()
+        .find(|(a, _, _)| *a == alg)
+        .expect("ECDSA alg")
 }
 
 /// base64url without padding.
@@ -140,29 +199,34 @@ pub fn sign(key: &SigningKey, header: &Value, claims: &Value) -> String {
 pub struct IssuerKeys {
     pub ed25519: SigningKey,
     pub p256: SigningKey,
+    pub p521: SigningKey,
     pub rsa: SigningKey,
 }
 
-/// The trusted JWKS keys, with kids `ed`, `ec` and `rsa`.
-pub static TRUSTED: LazyLock<IssuerKeys> = LazyLock::new(|| IssuerKeys {
-    ed25519: SigningKey::ed25519(),
-    p256: SigningKey::p256(),
-    rsa: SigningKey::rsa(),
-});
+impl IssuerKeys {
+    fn generate() -> Self {
+        Self {
+            ed25519: SigningKey::ed25519(),
+            p256: SigningKey::p256(),
+            p521: SigningKey::p521(),
+            rsa: SigningKey::rsa(),
+        }
+    }
+}
+
+/// The trusted JWKS keys, with kids `ed`, `ec`, `ec521` and `rsa`.
+pub static TRUSTED: LazyLock<IssuerKeys> = LazyLock::new(IssuerKeys::generate);
 
 /// An attacker's keys, never in any JWKS we trust.
-pub static ATTACKER: LazyLock<IssuerKeys> = LazyLock::new(|| IssuerKeys {
-    ed25519: SigningKey::ed25519(),
-    p256: SigningKey::p256(),
-    rsa: SigningKey::rsa(),
-});
+pub static ATTACKER: LazyLock<IssuerKeys> = LazyLock::new(IssuerKeys::generate);
 
 impl IssuerKeys {
     /// Each key with its kid.
-    pub fn all(&self) -> [(&'static str, &SigningKey); 3] {
+    pub fn all(&self) -> [(&'static str, &SigningKey); 4] {
         [
             ("ed", &self.ed25519),
             ("ec", &self.p256),
+            ("ec521", &self.p521),
             ("rsa", &self.rsa),
         ]
     }

@@ -236,7 +236,8 @@ pub async fn item_02_alg_none() {
 }
 
 /// 3. Key confusion: an HS256 token whose secret is our public key (raw bytes, PEM, JWK
-///    text): 401. In HS256 mode, tokens in other algorithms are refused the same way.
+///    text): 401; an ES512 token under the P-256 key's kid, and ES256 under the P-521 key's:
+///    401. In HS256 mode, tokens in other algorithms are refused the same way.
 pub async fn item_03_key_confusion() {
     let target = Target::new(Mode::Jwks).await;
     for (kid, key) in TRUSTED.all() {
@@ -260,6 +261,17 @@ pub async fn item_03_key_confusion() {
                     .await;
             }
         }
+    }
+    // One key, one algorithm: the P-256 key's kid under ES512, the P-521 key's under ES256,
+    // each signed by the trusted key of the algorithm it names.
+    for (kid, key) in [("ec", &TRUSTED.p521), ("ec521", &TRUSTED.p256)] {
+        let header = json!({"alg": key.alg(), "typ": "JWT", "kid": kid});
+        let token = sign(key, &header, &claims_for(USER));
+        target
+            .rejects(&token, &format!("{} under kid {kid}", key.alg()))
+            .await;
+        let verified = target.verify(&format!("Bearer {token}")).await;
+        assert_eq!(verified, Err(AuthError::AlgorithmMismatch), "{kid}");
     }
     target.accepts(&target.valid(), "control").await;
 
@@ -433,7 +445,8 @@ pub async fn item_06_crit_and_b64() {
     }
 }
 
-/// 7. ES256 signature r = s = 0 (CVE-2022-21449) and Ed25519 signatures with S + L: 401.
+/// 7. ES256 and ES512 signatures r = s = 0 (CVE-2022-21449), ES512 signatures of the wrong
+///    size or by another P-521 key, and Ed25519 signatures with S + L: 401.
 pub async fn item_07_signature_edge_cases() {
     for mode in MODES {
         let target = Target::new(mode).await;
@@ -441,10 +454,38 @@ pub async fn item_07_signature_edge_cases() {
         let header = json!({"alg": "ES256", "typ": "JWT", "kid": "ec"}).to_string();
         let zero = format!("{}.{}.{}", b64(&header), b64(&payload), b64([0u8; 64]));
         target.rejects(&zero, "ES256 r = s = 0").await;
+        let header = json!({"alg": "ES512", "typ": "JWT", "kid": "ec521"}).to_string();
+        let zero = format!("{}.{}.{}", b64(&header), b64(&payload), b64([0u8; 132]));
+        target.rejects(&zero, "ES512 r = s = 0").await;
         let header = json!({"alg": "EdDSA", "typ": "JWT", "kid": "ed"}).to_string();
         let zero = format!("{}.{}.{}", b64(&header), b64(&payload), b64([0u8; 64]));
         target.rejects(&zero, "EdDSA all zero").await;
     }
+    let target = Target::new(Mode::Jwks).await;
+    let es512_header = json!({"alg": "ES512", "typ": "JWT", "kid": "ec521"});
+    let es512 = sign(&TRUSTED.p521, &es512_header, &claims_for(USER));
+    target.accepts(&es512, "a genuine ES512 token").await;
+    let (input, signature) = es512.rsplit_once('.').unwrap();
+    let signature = base64_decode(signature);
+    assert_eq!(signature.len(), 132, "r || s, 66 bytes each");
+    let (r, s) = signature.split_at(66);
+    for (what, bad) in [
+        ("ES512 r = s = 0", vec![0u8; 132]),
+        ("ES512 without its last byte", signature[..131].to_vec()),
+        ("ES512 with a byte more", [&signature[..], &[0]].concat()),
+        ("ES512 with r and s swapped", [s, r].concat()),
+        ("ES512 of r only, as ES256's size", r[2..].to_vec()),
+    ] {
+        target.rejects(&format!("{input}.{}", b64(bad)), what).await;
+    }
+    let by_another_key = sign(&ATTACKER.p521, &es512_header, &claims_for(USER));
+    target
+        .rejects(&by_another_key, "ES512 by another P-521 key under our kid")
+        .await;
+    assert_eq!(
+        target.verify(&format!("Bearer {by_another_key}")).await,
+        Err(AuthError::BadSignature)
+    );
     let target = Target::new(Mode::Jwks).await;
     let es256 = sign(
         &TRUSTED.p256,
@@ -489,7 +530,8 @@ fn add_group_order(s: &mut [u8]) {
 }
 
 /// 8. Weak or malformed JWKS keys (Ed25519 `x` not 32 bytes, small-order or identity keys,
-///    `kty: oct`, `use: enc`): filtered at load with a log line, never a panic, never trusted.
+///    P-521 coordinates not 66 bytes, an EC key declared with another curve's `alg`, `kty: oct`,
+///    `use: enc`): filtered at load with a log line, never a panic, never trusted.
 pub async fn item_08_weak_jwks_keys() {
     let enc_key = SigningKey::ed25519();
     let oct_secret = b"a JWKS must never hand us a shared secret".to_vec();
@@ -504,6 +546,23 @@ pub async fn item_08_weak_jwks_keys() {
     enc_jwk["use"] = json!("enc");
     let mut ops_jwk = enc_key.public_jwk("ops");
     ops_jwk["key_ops"] = json!(["encrypt"]);
+    // P-521 coordinates are exactly 66 bytes: without the leading zero byte some encoders drop,
+    // or with one more, the key is refused; so is a P-521 key declared with another alg, and a
+    // P-256 key declared ES512.
+    let p521 = ATTACKER.p521.public_jwk("p521");
+    let point = ATTACKER.p521.public_bytes();
+    let with_x = |kid: &str, x: Vec<u8>| {
+        let mut jwk = p521.clone();
+        jwk["kid"] = json!(kid);
+        jwk["x"] = json!(b64(x));
+        jwk
+    };
+    let p521_x_of_65_bytes = with_x("p521-short", point[2..67].to_vec());
+    let p521_x_of_67_bytes = with_x("p521-long", [&[0], &point[1..67]].concat());
+    let mut p521_as_es256 = ATTACKER.p521.public_jwk("p521-as-es256");
+    p521_as_es256["alg"] = json!("ES256");
+    let mut p256_as_es512 = ATTACKER.p256.public_jwk("p256-as-es512");
+    p256_as_es512["alg"] = json!("ES512");
     let weak = [
         json!({"kty": "OKP", "crv": "Ed25519", "kid": "short", "x": b64([7u8; 31])}),
         json!({"kty": "OKP", "crv": "Ed25519", "kid": "long", "x": b64([7u8; 33])}),
@@ -516,6 +575,10 @@ pub async fn item_08_weak_jwks_keys() {
         json!({"kty": "RSA", "kid": "e1", "n": b64([0xc5u8; 256]), "e": "AQ"}),
         json!({"kty": "EC", "crv": "P-256", "kid": "ec-short", "x": "AA", "y": "AA"}),
         json!({"kty": "EC", "crv": "P-521", "kid": "p521", "x": "AA", "y": "AA"}),
+        p521_x_of_65_bytes,
+        p521_x_of_67_bytes,
+        p521_as_es256,
+        p256_as_es512,
         json!({"kid": "no-kty"}),
         json!("not an object"),
         enc_jwk,
@@ -543,6 +606,19 @@ pub async fn item_08_weak_jwks_keys() {
         let token = format!("{header}.{payload}.{}", b64(forged_signature));
         target
             .rejects(&token, &format!("forgery under weak key {kid}"))
+            .await;
+    }
+    for (kid, key, alg) in [
+        ("p521-short", &ATTACKER.p521, "ES512"),
+        ("p521-long", &ATTACKER.p521, "ES512"),
+        ("p521-as-es256", &ATTACKER.p521, "ES512"),
+        ("p521-as-es256", &ATTACKER.p521, "ES256"),
+        ("p256-as-es512", &ATTACKER.p256, "ES512"),
+        ("p256-as-es512", &ATTACKER.p256, "ES256"),
+    ] {
+        let token = sign(key, &json!({"alg": alg, "kid": kid}), &claims_for(USER));
+        target
+            .rejects(&token, &format!("{alg} under the refused key {kid}"))
             .await;
     }
     let oct = SigningKey::Hmac(oct_secret);
