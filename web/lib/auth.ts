@@ -3,7 +3,7 @@
 import "server-only";
 import { betterAuth } from "better-auth";
 import { getMigrations } from "better-auth/db/migration";
-import { jwt } from "better-auth/plugins";
+import { bearer, jwt, type JWKOptions } from "better-auth/plugins";
 import Database from "better-sqlite3";
 import { SignJWT, decodeJwt } from "jose";
 import { Pool } from "pg";
@@ -43,6 +43,40 @@ function hs256Source(): SecretSource | undefined {
   return value ? { value } : undefined;
 }
 
+/** The algorithms Better Auth's jwt plugin signs with, all of which the API verifies. */
+const JWT_ALGORITHMS = ["EdDSA", "ES256", "ES512", "PS256", "RS256"] as const;
+const isJwtAlgorithm = (value: string): value is (typeof JWT_ALGORITHMS)[number] => (JWT_ALGORITHMS as readonly string[]).includes(value);
+
+/**
+ * The jwt plugin's signing keys: `JWT_ALG` (default EdDSA, on Ed25519), and for PS256 and RS256
+ * an RSA modulus of `JWT_RSA_MODULUS_LENGTH` bits (default 2048; the API takes 2048 to 8192).
+ */
+function keyPair(): JWKOptions {
+  const alg = env("JWT_ALG") ?? "EdDSA";
+  if (!isJwtAlgorithm(alg)) {
+    throw new Error(`JWT_ALG must be one of ${JWT_ALGORITHMS.join(", ")}, not ${JSON.stringify(alg)}`);
+  }
+  if (alg === "PS256" || alg === "RS256") {
+    const modulusLength = Number(env("JWT_RSA_MODULUS_LENGTH") ?? 2048);
+    if (!Number.isInteger(modulusLength) || modulusLength < 2048 || modulusLength > 8192) {
+      throw new Error("JWT_RSA_MODULUS_LENGTH must be a whole number of bits from 2048 to 8192");
+    }
+    return { alg, modulusLength };
+  }
+  return alg === "EdDSA" ? { alg, crv: "Ed25519" } : { alg };
+}
+
+/**
+ * Better Auth's HTTP token endpoint (`GET /api/auth/token`): closed (`off`, the default: the BFF
+ * mints in-process), or open to native clients that present the bearer plugin's session token
+ * (`bearer`).
+ */
+function tokenEndpoint(): "off" | "bearer" {
+  const value = env("AUTH_TOKEN_ENDPOINT") ?? "off";
+  if (value !== "off" && value !== "bearer") throw new Error(`AUTH_TOKEN_ENDPOINT must be off or bearer, not ${JSON.stringify(value)}`);
+  return value;
+}
+
 /** Settings read from the environment. */
 export function settings() {
   const baseURL = required("BETTER_AUTH_URL").replace(/\/+$/, "");
@@ -55,37 +89,53 @@ export function settings() {
     audience: env("AUTH_AUDIENCE") ?? baseURL,
     hs256: hs256Source(),
     tokenSeconds: seconds("JWT_EXPIRATION_SECONDS", 15 * 60),
+    keyPair: keyPair(),
     rotationSeconds: seconds("JWKS_ROTATION_INTERVAL_SECONDS", 30 * DAY),
     graceSeconds: seconds("JWKS_GRACE_PERIOD_SECONDS", 30 * DAY),
     // Secure cookies everywhere except on a loopback host, where browsers allow plain http.
     secureCookies: !["localhost", "127.0.0.1", "[::1]"].includes(host),
-    trustedOrigins: (env("BETTER_AUTH_TRUSTED_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean),
+    trustedOrigins: list("BETTER_AUTH_TRUSTED_ORIGINS"),
+    tokenEndpoint: tokenEndpoint(),
+    trustedProxies: list("AUTH_TRUSTED_PROXIES"),
   };
 }
 
-function createAuth() {
+function list(name: string): string[] {
+  return (env(name) ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+}
+
+function createAuth(database: Pool | Database.Database) {
   const s = settings();
-  const databaseURL = env("DATABASE_URL");
   return betterAuth({
     baseURL: s.baseURL,
     secret: required("BETTER_AUTH_SECRET"),
-    database: databaseURL
-      ? new Pool({ connectionString: databaseURL })
-      : new Database(env("SQLITE_PATH") ?? "taskgate.db"),
+    database,
     emailAndPassword: { enabled: true, autoSignIn: true, minPasswordLength: 8 },
     // A session in use is refreshed (and its `updatedAt`, the devices page's "last active", set)
     // at most once an hour.
     session: { updateAge: 60 * 60 },
     trustedOrigins: s.trustedOrigins,
-    // Better Auth's rate limits (on in production); the test servers turn them off.
-    rateLimit: env("AUTH_RATE_LIMIT") === "off" ? { enabled: false } : undefined,
+    // The HTTP token endpoint, unless opened to native clients (app/api/auth/[...all]/route.ts);
+    // the BFF's own `auth.api.getToken` calls are in-process and unaffected.
+    disabledPaths: s.tokenEndpoint === "off" ? ["/token"] : [],
+    // Better Auth's rate limits, per client address: counted in PostgreSQL, so that they hold across
+    // instances, or in this process's memory with SQLite. Most of the test servers turn them off.
+    rateLimit: {
+      enabled: env("AUTH_RATE_LIMIT") !== "off",
+      storage: database instanceof Pool ? "database" : "memory",
+    },
     advanced: {
       useSecureCookies: s.secureCookies,
       defaultCookieAttributes: { httpOnly: true, sameSite: "lax", secure: s.secureCookies },
+      // Behind a load balancer, the client is the rightmost address in X-Forwarded-For that is
+      // not one of these proxies (a client's own X-Forwarded-For entries come before).
+      ipAddress: s.trustedProxies.length > 0 ? { trustedProxies: s.trustedProxies } : undefined,
     },
     plugins: [
+      // Only for native clients, with the token endpoint open: `Authorization: Bearer <session token>`.
+      ...(s.tokenEndpoint === "bearer" ? [bearer({ requireSignature: true })] : []),
       jwt({
-        jwks: { rotationInterval: s.rotationSeconds, gracePeriod: s.graceSeconds },
+        jwks: { keyPairConfig: s.keyPair, rotationInterval: s.rotationSeconds, gracePeriod: s.graceSeconds },
         jwt: {
           issuer: s.issuer,
           audience: s.audience,
@@ -105,12 +155,45 @@ export type Session = NonNullable<Awaited<ReturnType<Auth["api"]["getSession"]>>
 
 let ready: Promise<Auth> | undefined;
 
+/** An arbitrary number naming the lock that instances take, one at a time, to migrate the schema. */
+const MIGRATION_LOCK = 7_202_604;
+
+/**
+ * Better Auth's migrations. On PostgreSQL one instance at a time (an advisory lock held on a
+ * connection of its own): instances started together on a new schema would otherwise both
+ * create the same table, and one would fail.
+ */
+async function migrate(auth: Auth, database: Pool | Database.Database): Promise<void> {
+  // Read the schema when it is this instance's turn: what another one created is then not missing.
+  const run = async () => (await getMigrations(auth.options)).runMigrations();
+  if (!(database instanceof Pool)) return run();
+  const lock = await database.connect();
+  try {
+    await lock.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    await run();
+  } finally {
+    await lock.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
+    lock.release();
+  }
+}
+
+/** Better Auth's database: PostgreSQL at `DATABASE_URL`, or the SQLite file `SQLITE_PATH`. */
+function openDatabase(): Pool | Database.Database {
+  const databaseURL = env("DATABASE_URL");
+  if (!databaseURL) return new Database(env("SQLITE_PATH") ?? "taskgate.db");
+  const pool = new Pool({ connectionString: databaseURL });
+  // An idle connection the server ends (a restart, a failover) is dropped, and a new one opened
+  // for the next query; unheard, its error would end the process.
+  pool.on("error", (error) => console.error("taskgate: an idle PostgreSQL connection was closed:", error.message));
+  return pool;
+}
+
 /** Better Auth, with its schema created or brought up to date by its own migrations (once). */
 export function getAuth(): Promise<Auth> {
   ready ??= (async () => {
-    const auth = createAuth();
-    const { runMigrations } = await getMigrations(auth.options);
-    await runMigrations();
+    const database = openDatabase();
+    const auth = createAuth(database);
+    await migrate(auth, database);
     return auth;
   })().catch((error) => {
     ready = undefined;

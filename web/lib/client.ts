@@ -1,6 +1,6 @@
 // The browser's side of the backend-for-frontend: calls /api/tasks and /api/sessions and turns
 // the problem+json answers into words. No token ever passes through here.
-import { PROBLEM_TYPE_PREFIX, type Problem, type Task, type TaskPage } from "./types";
+import { PROBLEM_TYPE_PREFIX, type NewTask, type Problem, type Task, type TaskChanges, type TaskPage } from "./types";
 
 export type { Task, TaskPage };
 
@@ -82,9 +82,9 @@ export const tasks = {
   get: (id: string) => request<Task>("GET", `/api/tasks/${id}`).then((r) => r.data),
   /** One key per submission: a double-click or a retry creates one task. */
   create: (title: string, description: string | null, key = newKey()) =>
-    request<Task>("POST", "/api/tasks", { body: { title, description }, headers: { "idempotency-key": key } }).then((r) => r.data),
+    request<Task>("POST", "/api/tasks", { body: { title, description } satisfies NewTask, headers: { "idempotency-key": key } }).then((r) => r.data),
   update: (task: Task, title: string, description: string | null) =>
-    request<Task>("PUT", `/api/tasks/${task.id}`, { body: { title, description }, headers: ifMatch(task) }).then((r) => r.data),
+    request<Task>("PUT", `/api/tasks/${task.id}`, { body: { title, description } satisfies TaskChanges, headers: ifMatch(task) }).then((r) => r.data),
   toggle: (task: Task) => request<Task>("PATCH", `/api/tasks/${task.id}/complete`, { headers: ifMatch(task) }).then((r) => r.data),
   /** `keepalive`: the request outlives the page (sent as the page is left). */
   remove: (task: Task, { keepalive = false } = {}) =>

@@ -44,10 +44,13 @@ const noContent = () => new Response(null, { status: 204, headers: { "cache-cont
  * A plain sign-out of this session: before Better Auth ends it, its tokens are revoked at the API
  * (`DELETE /api/{user_id}/sessions/{id}`), so a token of it that already left (a log, a proxy,
  * another instance's cache) stops working too. Best effort: the sign-out goes on whatever the API
- * answers, and a failure is logged (the tokens then live until they expire).
+ * answers, and a failure is logged (the tokens then live until they expire). A cookie sign-out
+ * must come from this app (CSRF); a native client's, with its bearer session token
+ * (`AUTH_TOKEN_ENDPOINT=bearer`), cannot be forged by another site.
  */
 export async function revokeOnSignOut(request: Request, session: Session): Promise<void> {
-  if (!fromThisApp(request)) return;
+  const bearer = /^bearer\s/i.test(request.headers.get("authorization") ?? "");
+  if (!bearer && !fromThisApp(request)) return;
   const path = `/sessions/${encodeURIComponent(session.session.id)}`;
   const revoked = await callApi(session, request.headers, { method: "DELETE", path }).catch(unreachable);
   if (revoked.status !== 204) {

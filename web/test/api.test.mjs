@@ -3,7 +3,7 @@
 // them over HTTP.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Visitor, api, decodeJwt, kid, mintHs256, requireTools, startStack, startStackWithTwoUsers, waitUntil } from "./helpers.mjs";
+import { NATIVE_TOKENS, Visitor, api, decodeJwt, kid, mintHs256, requireTools, startStack, startStackWithTwoUsers, waitUntil } from "./helpers.mjs";
 
 requireTools();
 
@@ -29,7 +29,7 @@ for (const mode of ["jwks", "hs256"]) {
 
     after(() => stack?.stop());
     before(async () => {
-      ({ stack, alice, bob } = await startStackWithTwoUsers(mode));
+      ({ stack, alice, bob } = await startStackWithTwoUsers(mode, { webEnv: NATIVE_TOKENS }));
       if (mode === "jwks") {
         [aliceToken, bobToken] = [await alice.token(), await bob.token()];
       } else {
@@ -47,6 +47,34 @@ for (const mode of ["jwks", "hs256"]) {
         assert.equal(claims.iss, stack.baseURL);
         assert.equal(claims.aud, stack.baseURL);
         assert.equal(claims.exp - claims.iat, 900);
+      });
+
+      it("AUTH_TOKEN_ENDPOINT=bearer: a native client's session token gets a JWT; the cookie alone, a browser, a tampered or unsigned session token get none", async () => {
+        const tokenWith = (headers) => fetch(`${stack.baseURL}/api/auth/token`, { headers });
+        const bearer = { authorization: `Bearer ${alice.sessionToken}` };
+        assert.equal(decodeJwt(await alice.token()).sub, alice.user.id);
+        // The cookie is not looked at: Bob's cookie with Alice's session token is Alice.
+        const mixed = await tokenWith({ ...bearer, cookie: bob.cookieHeader() });
+        assert.equal(decodeJwt((await mixed.json()).token).sub, alice.user.id);
+        assert.equal((await alice.fetch("/api/auth/token")).status, 404, "the cookie alone");
+        assert.equal((await tokenWith({ ...bearer, "sec-fetch-site": "same-origin" })).status, 404, "a browser");
+        const [value, signature] = alice.sessionToken.split(".");
+        for (const token of [`${value}.${signature.slice(0, -2)}AA`, value]) {
+          const response = await tokenWith({ authorization: `Bearer ${token}` });
+          assert.equal(response.status, 401, token === value ? "unsigned" : "tampered");
+          assert.doesNotMatch(await response.text(), /eyJ/);
+        }
+        // A browser never sees the session token: no `set-auth-token` on its sign-in.
+        const signIn = (headers) =>
+          fetch(`${stack.baseURL}/api/auth/sign-in/email`, {
+            method: "POST",
+            headers: { origin: stack.baseURL, "content-type": "application/json", ...headers },
+            body: JSON.stringify({ email: alice.email, password: "correct horse battery" }),
+          });
+        assert.ok((await signIn({})).headers.get("set-auth-token"), "a native client gets its session token");
+        const browser = await signIn({ "sec-fetch-site": "same-origin", "sec-fetch-mode": "cors" });
+        assert.equal(browser.status, 200);
+        assert.equal(browser.headers.get("set-auth-token"), null);
       });
     } else {
       it("a Better Auth EdDSA token is refused by the API in HS256 mode", async () => {
@@ -121,7 +149,7 @@ for (const mode of ["jwks", "hs256"]) {
 
 describe("API with real tokens (jwks): expiry", () => {
   it("a Better Auth token is accepted until it expires, then 401", async (t) => {
-    const stack = await startStack({ webEnv: { JWT_EXPIRATION_SECONDS: "2" }, apiEnv: { AUTH_LEEWAY_SECONDS: "0" } });
+    const stack = await startStack({ webEnv: { ...NATIVE_TOKENS, JWT_EXPIRATION_SECONDS: "2" }, apiEnv: { AUTH_LEEWAY_SECONDS: "0" } });
     t.after(() => stack.stop());
     const alice = new Visitor(stack.baseURL);
     await alice.signUp("Alice");
@@ -138,7 +166,7 @@ describe("API with real tokens (jwks): expiry", () => {
 describe("API with real tokens (jwks): key rotation", () => {
   it("after Better Auth rotates its key, new tokens verify without restarting the API, old ones within the grace period", async (t) => {
     const stack = await startStack({
-      webEnv: { JWKS_ROTATION_INTERVAL_SECONDS: "4", JWKS_GRACE_PERIOD_SECONDS: "600" },
+      webEnv: { ...NATIVE_TOKENS, JWKS_ROTATION_INTERVAL_SECONDS: "4", JWKS_GRACE_PERIOD_SECONDS: "600" },
     });
     t.after(() => stack.stop());
     const alice = new Visitor(stack.baseURL);

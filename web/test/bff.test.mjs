@@ -111,10 +111,14 @@ for (const mode of ["jwks", "hs256"]) {
       assert.deepEqual(same.body, before.body);
     });
 
-    it("a browser cannot obtain a JWT from the token endpoint", async () => {
-      const response = await alice.fetch("/api/auth/token", { headers: { "sec-fetch-site": "same-origin", "sec-fetch-mode": "cors" } });
-      assert.equal(response.status, 404);
-      assert.doesNotMatch(await response.text(), /eyJ/);
+    it("the token endpoint is closed: 404 with no JWT to a client holding the session cookie, browser or not", async () => {
+      for (const headers of [{}, { "sec-fetch-site": "same-origin", "sec-fetch-mode": "cors" }]) {
+        for (const path of ["/api/auth/token", "/api/auth/token/", "/api/auth/token?x=1"]) {
+          const response = await alice.fetch(path, { headers, redirect: "follow" });
+          assert.equal(response.status, 404, `${path} ${JSON.stringify(headers)}`);
+          assert.doesNotMatch(await response.text(), /eyJ/);
+        }
+      }
     });
 
     it("after sign-out the old session cookie gets nothing from the handlers", async () => {
@@ -217,6 +221,13 @@ describe("front end handlers: problems and limits", () => {
     // The API's own problems pass through unchanged.
     const missing = await alice.fetch("/api/tasks/01ARZ3NDEKTSV4RRFFQ69G5FAV");
     assert.deepEqual(await problemOf(missing), { status: 404, kind: "not-found" });
+  });
+
+  it("an AUTH_TOKEN_ENDPOINT the front end does not know stops its start with one line", async () => {
+    await assert.rejects(
+      startStack({ webEnv: { AUTH_TOKEN_ENDPOINT: "cookie" } }),
+      /the front end cannot start: AUTH_TOKEN_ENDPOINT must be off or bearer, not "cookie"\n/,
+    );
   });
 
   it("a body over 16 KiB is refused with 413 before it is read whole: by Content-Length, or as a stream passes the limit", async () => {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { SHOTS, launch, requireChromium } from "./chromium.mjs";
+import { SHOTS, cspViolations, launch, requireChromium } from "./chromium.mjs";
 import { Visitor, requireTools, startStack, waitUntil } from "./helpers.mjs";
 
 const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
@@ -49,6 +49,7 @@ for (const mode of ["jwks", "hs256"]) {
       await second.signUp("Grace");
 
       const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+      const violations = cspViolations(context);
       const page = await context.newPage();
       page.setDefaultTimeout(15_000);
       await page.clock.install(); // time runs as usual; the undo time after a delete is skipped
@@ -119,11 +120,12 @@ for (const mode of ["jwks", "hs256"]) {
 
       // No JWT is reachable from page JavaScript: not in cookies, not in storage, not from the token endpoint.
       const reachable = await page.evaluate(async () => {
-        const token = await fetch("/api/auth/token").then((r) => r.text());
+        const token = await fetch("/api/auth/token").then(async (r) => `${r.status} ${await r.text()}`);
         const session = await fetch("/api/auth/get-session").then(async (r) => `${[...r.headers].join(" ")} ${await r.text()}`);
         return { cookie: document.cookie, local: JSON.stringify(localStorage), session: JSON.stringify(sessionStorage), token, getSession: session };
       });
       for (const [where, value] of Object.entries(reachable)) assert.doesNotMatch(value, JWT, `a JWT in ${where}`);
+      assert.match(reachable.token, /^404 /, "the token endpoint is closed to the page");
       assert.doesNotMatch(reachable.cookie, /session_token/, "the session cookie is httpOnly");
 
       // The task changed elsewhere: the page says so in words and shows the current version.
@@ -176,6 +178,7 @@ for (const mode of ["jwks", "hs256"]) {
       await page.getByRole("button", { name: "Done" }).click();
       await page.waitForURL(url("/sign-in?notice=session-ended"));
       await page.getByRole("status").filter({ hasText: "Your session has ended" }).waitFor();
+      assert.deepEqual(violations, [], "everything works under the Content-Security-Policy");
       await context.close();
     });
   });
@@ -193,9 +196,14 @@ describe("in the browser: what a person sees", () => {
   });
   const url = (path) => `${stack.baseURL}${path}`;
 
+  /** A page in a fresh context; at the end, the test fails if the page met a Content-Security-Policy violation. */
   async function newPage(t, viewport = { width: 1100, height: 760 }) {
     const context = await browser.newContext({ viewport });
-    t.after(() => context.close());
+    const violations = cspViolations(context);
+    t.after(async () => {
+      await context.close();
+      assert.deepEqual(violations, [], "everything works under the Content-Security-Policy");
+    });
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
     return page;
@@ -320,5 +328,59 @@ describe("in the browser: what a person sees", () => {
     await page.getByLabel("Password").fill("short");
     await page.getByRole("button", { name: "Create account" }).click();
     await alert.filter({ hasText: "Use a password of at least 8 characters." }).waitFor();
+  });
+
+  it("an address that is no page shows the app's own not-found page, styled, under the policy", async (t) => {
+    const page = await newPage(t);
+    const response = await page.goto(url("/no-such-page"));
+    assert.equal(response.status(), 404);
+    await page.getByRole("heading", { name: "There is no such page" }).waitFor();
+    await page.getByRole("link", { name: "Go to your tasks" }).waitFor();
+    await page.screenshot({ path: join(SHOTS, "not-found.png") });
+  });
+
+  it("a script injected into a page without the nonce is blocked, reported to the report endpoint, and the page still works", async (t) => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    t.after(() => context.close());
+    const violations = cspViolations(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    await signUp(page, "Ivy");
+    // The app's own answer for the task page, with the headers it came with (its policy and
+    // nonce), and an inline script put into its HTML as an injection would.
+    await page.route(url("/tasks"), async (route) => {
+      const response = await route.fetch();
+      const html = (await response.text()).replace("<head>", '<head><script>window.injected = "ran"</script>');
+      await route.fulfill({ response, body: html });
+    });
+    await page.goto(url("/tasks"));
+    assert.equal(await page.evaluate(() => window.injected), undefined, "the injected script did not run");
+    assert.equal(violations.length, 1, violations.join("\n"));
+    assert.match(violations[0], /inline script/);
+    await waitUntil("the violation to reach the report endpoint", () => /"event":"csp-violation"/.test(stack.web.output()), {
+      timeoutMs: 10_000,
+    });
+    const logged = stack.web
+      .output()
+      .split("\n")
+      .filter((line) => line.includes('"event":"csp-violation"'))
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(logged, [
+      {
+        event: "csp-violation",
+        document: url("/tasks"),
+        directive: "script-src-elem",
+        blocked: "inline",
+        disposition: "enforce",
+        source: url("/tasks"),
+        line: 1,
+        column: logged[0]?.column,
+        status: 200,
+      },
+    ]);
+    // The app's own scripts, which carry the nonce, ran: the page works.
+    await addTask(page, "Still works");
+    await page.getByRole("list").getByText("Still works").waitFor();
+    await page.screenshot({ path: join(SHOTS, "csp-injected-script-blocked.png") });
   });
 });

@@ -16,6 +16,18 @@ export function requireChromium() {
   mkdirSync(SHOTS, { recursive: true });
 }
 
+/**
+ * The Content-Security-Policy violations Chromium reports in `context` (its console messages), so
+ * a test can assert that the app works under the policy without any.
+ */
+export function cspViolations(context) {
+  const found = [];
+  context.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) found.push(message.text());
+  });
+  return found;
+}
+
 export function launch() {
   return chromium.launch({
     executablePath: CHROMIUM,

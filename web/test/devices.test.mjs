@@ -5,18 +5,25 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { SHOTS, launch, requireChromium } from "./chromium.mjs";
-import { Visitor, api, kid, requireTools, startStack, waitUntil } from "./helpers.mjs";
+import { SHOTS, cspViolations, launch, requireChromium } from "./chromium.mjs";
+import { NATIVE_TOKENS, Visitor, api, kid, requireTools, startStack, waitUntil } from "./helpers.mjs";
 
 requireTools();
 requireChromium();
 
 const REVOCATION_TTL_S = 1;
 
-/** A browser of its own (cookies and all) signed in as `email` on the task page. */
+/**
+ * A browser of its own (cookies and all) signed in as `email` on the task page. At the end, the
+ * test fails if it met a Content-Security-Policy violation.
+ */
 async function signedInBrowser(t, browser, stack, email, viewport = { width: 1100, height: 760 }) {
   const context = await browser.newContext({ viewport });
-  t.after(() => context.close());
+  const violations = cspViolations(context);
+  t.after(async () => {
+    await context.close();
+    assert.deepEqual(violations, [], "everything works under the Content-Security-Policy");
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   await page.goto(`${stack.baseURL}/sign-in`);
@@ -38,7 +45,7 @@ describe("in the browser: sign out everywhere and the devices page", () => {
   });
   before(async () => {
     browser = await launch();
-    stack = await startStack({ recordApiCalls: true, apiEnv: { REVOCATION_TTL_S: String(REVOCATION_TTL_S) } });
+    stack = await startStack({ recordApiCalls: true, webEnv: NATIVE_TOKENS, apiEnv: { REVOCATION_TTL_S: String(REVOCATION_TTL_S) } });
   });
 
   it("sign out everywhere in one browser: it shows sign-in with a message, the other goes to sign-in on its next action, earlier tokens are 401 at the API", async (t) => {
@@ -134,7 +141,7 @@ describe("in the browser: a key rotation inside the API's unknown-kid cooldown",
     browser = await launch();
     // Better Auth signs with a new key once its key is 8 s old; the API, having fetched the JWKS
     // when it started, fetches it again for an unknown kid only 30 s after that.
-    stack = await startStack({ recordApiCalls: true, webEnv: { JWKS_ROTATION_INTERVAL_SECONDS: "8", JWKS_GRACE_PERIOD_SECONDS: "600" } });
+    stack = await startStack({ recordApiCalls: true, webEnv: { ...NATIVE_TOKENS, JWKS_ROTATION_INTERVAL_SECONDS: "8", JWKS_GRACE_PERIOD_SECONDS: "600" } });
   });
 
   it("a fresh token the API cannot verify yet: a plain error, still signed in, two API calls per action, then it works again", async (t) => {

@@ -55,9 +55,12 @@ function withoutNulls(env) {
   return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== null));
 }
 
-/** A child process with its output kept (the last 20 kB) and a `stop` that ends it. */
-export function startProcess(name, command, args, env, cwd) {
-  const child = spawn(command, args, { cwd, env: withoutNulls({ ...minimalEnv(), ...env }), stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * A child process with its output kept (the last 20 kB) and a `stop` that ends it. `as` may give
+ * the `uid` and `gid` it runs as.
+ */
+export function startProcess(name, command, args, env, cwd, as = {}) {
+  const child = spawn(command, args, { cwd, env: withoutNulls({ ...minimalEnv(), ...env }), stdio: ["ignore", "pipe", "pipe"], ...as });
   children.add(child);
   let output = "";
   const keep = (chunk) => {
@@ -160,6 +163,17 @@ export async function startStack(options = {}) {
   }
 }
 
+/** `next start` of the build on `port` with `env`. */
+export function startFrontEnd(port, env) {
+  const next = join(WEB_DIR, "node_modules", "next", "dist", "bin", "next");
+  return startProcess("next start", process.execPath, [next, "start", "-p", String(port), "-H", "127.0.0.1"], env, WEB_DIR);
+}
+
+/** Waits until the front end at `url` serves its JWKS (its migrations have run). */
+export function frontEndReady(url, web) {
+  return waitUntil("the front end to serve its JWKS", async () => (await fetch(`${url}/api/auth/jwks`)).ok, { giveUpIf: web.failIfExited });
+}
+
 async function startStackOnce({ mode = "jwks", webEnv = {}, apiEnv = {}, recordApiCalls = false }) {
   const [webPort, apiPort] = [await freePort(), await freePort()];
   const baseURL = `http://127.0.0.1:${webPort}`;
@@ -167,25 +181,21 @@ async function startStackOnce({ mode = "jwks", webEnv = {}, apiEnv = {}, recordA
   const proxy = recordApiCalls ? await recordingProxy(apiURL) : undefined;
   const dataDir = mkdtempSync(join(tmpdir(), "taskgate-web-"));
   const shared = { AUTH_ISSUER: baseURL, AUTH_AUDIENCE: baseURL, ...(mode === "hs256" ? { AUTH_HS256_SECRET: HS256_SECRET } : {}) };
-  const web = startProcess(
-    "next start",
-    process.execPath,
-    [join(WEB_DIR, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(webPort), "-H", "127.0.0.1"],
-    {
-      ...shared,
-      BETTER_AUTH_URL: baseURL,
-      BETTER_AUTH_SECRET: "test-only-better-auth-secret-0123456789abcdef",
-      API_URL: proxy?.url ?? apiURL,
-      SQLITE_PATH: join(dataDir, "auth.db"),
-      NEXT_TELEMETRY_DISABLED: "1",
-      AUTH_RATE_LIMIT: "off",
-      ...webEnv,
-    },
-    WEB_DIR,
-  );
+  const frontEndEnv = {
+    ...shared,
+    BETTER_AUTH_URL: baseURL,
+    BETTER_AUTH_SECRET: "test-only-better-auth-secret-0123456789abcdef",
+    API_URL: proxy?.url ?? apiURL,
+    SQLITE_PATH: join(dataDir, "auth.db"),
+    NEXT_TELEMETRY_DISABLED: "1",
+    AUTH_RATE_LIMIT: "off",
+    ...webEnv,
+  };
+  const web = startFrontEnd(webPort, frontEndEnv);
+  const more = [];
   let api;
   const stopAll = async () => {
-    await Promise.all([web.stop(), api?.stop(), proxy?.close()]);
+    await Promise.all([web.stop(), ...more.map((m) => m.stop()), api?.stop(), proxy?.close()]);
     rmSync(dataDir, { recursive: true, force: true });
   };
   const keys = mode === "jwks" ? { AUTH_JWKS_URL: `${baseURL}/api/auth/jwks` } : {};
@@ -197,9 +207,7 @@ async function startStackOnce({ mode = "jwks", webEnv = {}, apiEnv = {}, recordA
     return api;
   };
   try {
-    await waitUntil("the front end to serve its JWKS", async () => (await fetch(`${baseURL}/api/auth/jwks`)).ok, {
-      giveUpIf: web.failIfExited,
-    });
+    await frontEndReady(baseURL, web);
     await startApi({});
   } catch (error) {
     await stopAll();
@@ -216,6 +224,18 @@ async function startStackOnce({ mode = "jwks", webEnv = {}, apiEnv = {}, recordA
     async restartApi(env = {}) {
       await api.stop();
       stack.api = await startApi(env);
+    },
+    /**
+     * One more front end instance, as behind a load balancer: the same environment (the public
+     * URL `baseURL`, secret, database; `env` added), its own port. Stopped with the stack;
+     * answers its URL.
+     */
+    async addFrontEnd(env = {}) {
+      const url = `http://127.0.0.1:${await freePort()}`;
+      const instance = startFrontEnd(Number(new URL(url).port), { ...frontEndEnv, ...env });
+      more.push(instance);
+      await frontEndReady(url, instance);
+      return { url, web: instance };
     },
     stop: stopAll,
   };
@@ -260,10 +280,12 @@ async function recordingProxy(target) {
   };
 }
 
-/** A person using the app: a cookie jar and the calls a browser or a script would make. */
-/** A stack in `mode` with two users, Alice and Bob, signed up through the front end. */
-export async function startStackWithTwoUsers(mode) {
-  const stack = await startStack({ mode });
+/** The front end's setting that opens Better Auth's token endpoint to native clients (`Visitor.token()`). */
+export const NATIVE_TOKENS = { AUTH_TOKEN_ENDPOINT: "bearer" };
+
+/** A stack in `mode` (and `options` for `startStack`) with two users, Alice and Bob, signed up through the front end. */
+export async function startStackWithTwoUsers(mode, options = {}) {
+  const stack = await startStack({ mode, ...options });
   try {
     const alice = new Visitor(stack.baseURL);
     const bob = new Visitor(stack.baseURL);
@@ -276,18 +298,26 @@ export async function startStackWithTwoUsers(mode) {
   }
 }
 
+/**
+ * A person using the app: a cookie jar and the calls a browser or a script would make. `origin`
+ * is the app's public origin, sent as `Origin` (another instance of the front end than the one
+ * at `baseURL` has the same public URL).
+ */
 export class Visitor {
   cookies = new Map();
+  /** The bearer plugin's session token (`set-auth-token`), when the token endpoint is open to native clients. */
+  sessionToken = null;
 
-  constructor(baseURL) {
+  constructor(baseURL, { origin = baseURL } = {}) {
     this.baseURL = baseURL;
+    this.origin = origin;
   }
 
   cookieHeader() {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
   }
 
-  async fetch(path, { method = "GET", headers = {}, body, origin = this.baseURL, redirect = "manual" } = {}) {
+  async fetch(path, { method = "GET", headers = {}, body, origin = this.origin, redirect = "manual" } = {}) {
     const h = new Headers(headers);
     if (this.cookies.size) h.set("cookie", this.cookieHeader());
     if (origin && method !== "GET") h.set("origin", origin);
@@ -296,6 +326,7 @@ export class Visitor {
       body = JSON.stringify(body);
     }
     const response = await fetch(`${this.baseURL}${path}`, { method, headers: h, body, redirect });
+    this.sessionToken = response.headers.get("set-auth-token") ?? this.sessionToken;
     for (const line of response.headers.getSetCookie()) {
       const [pair, ...attributes] = line.split(";");
       const [name, value] = [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)];
@@ -332,9 +363,13 @@ export class Visitor {
     return (await this.fetch("/api/auth/get-session")).json();
   }
 
-  /** A JWT from Better Auth's `/api/auth/token` (what a non-browser client would do). */
+  /**
+   * A JWT from Better Auth's `/api/auth/token` as a native client gets one: with the session
+   * token (`Authorization: Bearer`), no cookie. The stack needs `NATIVE_TOKENS` in its `webEnv`.
+   */
   async token() {
-    const response = await this.fetch("/api/auth/token");
+    if (!this.sessionToken) throw new Error("no session token: start the stack with webEnv NATIVE_TOKENS");
+    const response = await fetch(`${this.baseURL}/api/auth/token`, { headers: { authorization: `Bearer ${this.sessionToken}` } });
     if (!response.ok) throw new Error(`token failed: ${response.status} ${await response.text()}`);
     return (await response.json()).token;
   }

@@ -5,7 +5,7 @@
 // every call the front end makes and the tokens it sends (a token never reaches a page).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Visitor, api, decodeJwt, mintHs256, requireTools, startStack, waitUntil } from "./helpers.mjs";
+import { NATIVE_TOKENS, Visitor, api, decodeJwt, mintHs256, requireTools, startStack, waitUntil } from "./helpers.mjs";
 
 requireTools();
 
@@ -57,7 +57,7 @@ for (const mode of ["jwks", "hs256"]) {
     let stack;
     after(() => stack?.stop());
     before(async () => {
-      stack = await startStack({ mode, recordApiCalls: true, apiEnv: { REVOCATION_TTL_S: String(REVOCATION_TTL_S) } });
+      stack = await startStack({ mode, recordApiCalls: true, webEnv: NATIVE_TOKENS, apiEnv: { REVOCATION_TTL_S: String(REVOCATION_TTL_S) } });
     });
 
     it("the API tokens carry the session id as `sid`", async () => {
@@ -123,6 +123,24 @@ for (const mode of ["jwks", "hs256"]) {
       assert.equal((await api(stack.apiURL, secondToken, "GET", tasksOf(first.user))).status, 200, "the other session's token");
       assert.equal((await second.fetch("/api/tasks")).status, 200, "the other session");
     });
+
+    if (mode === "jwks") {
+      it("a native client's sign-out with its bearer session token ends the session and revokes its tokens at the API", async () => {
+        const native = new Visitor(stack.baseURL);
+        await native.signUp("Native");
+        const token = await native.token();
+        const { sid } = decodeJwt(token);
+        assert.equal((await api(stack.apiURL, token, "GET", tasksOf(native.user))).status, 200);
+        const from = stack.apiCalls.length;
+        const bearer = { authorization: `Bearer ${native.sessionToken}` };
+        const response = await fetch(`${stack.baseURL}/api/auth/sign-out`, { method: "POST", headers: { ...bearer, "content-type": "application/json" }, body: "{}" });
+        assert.equal(response.status, 200);
+        assert.deepEqual(callsSince(stack, from), [`DELETE /api/${native.user.id}/sessions/${sid} 204`]);
+        assert.equal((await fetch(`${stack.baseURL}/api/auth/token`, { headers: bearer })).status, 401, "the session has ended");
+        const seconds = await secondsUntilRefused(stack, native.user, [token]);
+        assert.ok(seconds <= REVOCATION_TTL_S + 0.5, `${seconds} s`);
+      });
+    }
 
     it("signing out one device: only the user's own sessions; its tokens are 401 at the API, the others keep working", async () => {
       const [first, second] = await userWithTwoSessions(stack, "Dev");
@@ -191,7 +209,7 @@ describe("the handlers' answer to an API 401 (jwks)", () => {
   let stack;
   after(() => stack?.stop());
   before(async () => {
-    stack = await startStack({ recordApiCalls: true, apiEnv: { REVOCATION_TTL_S: String(REVOCATION_TTL_S) } });
+    stack = await startStack({ recordApiCalls: true, webEnv: NATIVE_TOKENS, apiEnv: { REVOCATION_TTL_S: String(REVOCATION_TTL_S) } });
   });
 
   /** A signed-up visitor whose front end has an API token cached, and a token of theirs for the test's own calls. */

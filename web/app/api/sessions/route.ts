@@ -1,8 +1,7 @@
+import { withSecurityHeaders } from "@/lib/security-headers";
 import { signOutEverywhere } from "@/lib/sessions";
 
 export const dynamic = "force-dynamic";
 
 /** Sign out everywhere: every session of the user, and every API token issued to them so far. */
-export async function DELETE(request: Request) {
-  return signOutEverywhere(request);
-}
+export const DELETE = withSecurityHeaders(async (request: Request) => signOutEverywhere(request));

@@ -1,11 +1,8 @@
 import { forward, listQuery } from "@/lib/api";
+import { withSecurityHeaders } from "@/lib/security-headers";
 
 export const dynamic = "force-dynamic";
 
-export async function GET(request: Request) {
-  return forward(request, "", listQuery(request.url));
-}
+export const GET = withSecurityHeaders(async (request: Request) => forward(request, "", listQuery(request.url)));
 
-export async function POST(request: Request) {
-  return forward(request, "");
-}
+export const POST = withSecurityHeaders(async (request: Request) => forward(request, ""));

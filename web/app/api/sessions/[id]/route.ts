@@ -1,8 +1,9 @@
+import { withSecurityHeaders } from "@/lib/security-headers";
 import { signOutDevice } from "@/lib/sessions";
 
 export const dynamic = "force-dynamic";
 
 /** Signs out one of the user's sessions (a device on the devices page), and its API tokens. */
-export async function DELETE(request: Request, { params }: { params: Promise<{ id: string }> }) {
-  return signOutDevice(request, (await params).id);
-}
+export const DELETE = withSecurityHeaders(async (request: Request, { params }: { params: Promise<{ id: string }> }) =>
+  signOutDevice(request, (await params).id),
+);

@@ -1,8 +1,9 @@
 import { forward, problem, taskPath } from "@/lib/api";
+import { withSecurityHeaders } from "@/lib/security-headers";
 
 export const dynamic = "force-dynamic";
 
-export async function PATCH(request: Request, { params }: { params: Promise<{ id: string }> }) {
+export const PATCH = withSecurityHeaders(async (request: Request, { params }: { params: Promise<{ id: string }> }) => {
   const path = taskPath((await params).id, "/complete");
   return path ? forward(request, path) : problem("not-found", "There is no such task.");
-}
+});
