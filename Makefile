@@ -5,12 +5,16 @@
 dev:
 	cargo run -p taskgate-local
 
-## test: everything CI runs: formatting, clippy, every Rust test (installs Java, DynamoDB Local,
-## moto, Chromium and web/'s packages first), the Python whoami example's tests (pytest), the
-## template's IAM policies evaluated by iam-simulate (tests/iam/), the documentation's relative
-## links (tests/docs/), then the front end's tests against the real binary
+## test: everything CI runs: formatting, clippy, openapi.yaml validated (openapi-spec-validator),
+## every Rust test (installs Java, DynamoDB Local, moto, Chromium and web/'s packages first),
+## Schemathesis against the taskgate-local those built (tests/schemathesis/), the Python whoami
+## example's tests (pytest), the template's IAM policies evaluated by iam-simulate (tests/iam/),
+## the documentation's relative links (tests/docs/), then the front end's tests against the
+## real binary
 test: test-deps check
+	.venv/bin/openapi-spec-validator openapi.yaml
 	cargo test --workspace --all-targets
+	.venv/bin/python tests/schemathesis/run.py
 	.venv/bin/python -m pytest examples/whoami
 	node --test tests/iam/ tests/docs/
 	cd web && npm test
@@ -37,14 +41,28 @@ bench: test-deps
 	cargo bench -p taskgate-tests --bench requests
 	scripts/load-run.sh
 
-## coldstart: cold starts of list-tasks, get-task, create-task and the authorizer (release
-## builds) next to the baselines in the same run: a lambda_http hello-world, the naive build
-## (bench/naive) and the FastAPI recipe (bench/fastapi, awslambdaric + Mangum); medians of
-## COLDSTART_RUNS (default 20)
+## bench-web: what the front end costs (bench/web/run.mjs, not part of `make test`): a BFF route
+## handler's overhead over calling the API directly (autocannon), the task page's first-load
+## JavaScript against a bare Next.js page, the time to a usable task list in Chromium; against
+## taskgate-local's release build, after waiting for a quiet machine
+.PHONY: bench-web
+bench-web: test-deps
+	cargo build --release -p taskgate-local
+	cd web && npm run build
+	TASKGATE_LOCAL="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/taskgate-local" node bench/web/run.mjs
+
+## coldstart: cold starts of the functions (release builds) next to the baselines in the same
+## run: a lambda_http hello-world, the naive build (bench/naive) and the FastAPI recipe
+## (bench/fastapi, awslambdaric + Mangum); medians of COLDSTART_RUNS (default 20). Two modes:
+## deployed (the JWKS over HTTPS from a CA made at start, iam isolation on moto's STS, with the
+## goals checked; the naive build also built with aws-lc's default settings, in its own target
+## folder) and inline (AUTH_JWKS, app isolation); COLDSTART_MODE picks one (docs/performance.md)
 .PHONY: coldstart
 coldstart: test-deps bench/fastapi/.venv/.requirements
 	cargo build --release -p list-tasks -p get-task -p create-task -p authorizer \
 		-p coldstart-hello -p coldstart-naive
+	AWS_LC_SYS_NO_JITTER_ENTROPY=0 cargo build --release -p coldstart-naive \
+		--target-dir target/naive-aws-lc-defaults
 	cargo bench -p taskgate-tests --bench coldstart
 
 ## bench-build: the benchmarks and the cold-start harness built with the release profile, not

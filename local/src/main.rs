@@ -1,27 +1,28 @@
 //! `taskgate-local`: every route on `127.0.0.1:${PORT:-8000}`, through the same handlers as the
-//! Lambda functions, and the Lambda authorizer at `POST /authorizer`. In-memory store by
-//! default, DynamoDB when `TASKS_TABLE` is set.
+//! Lambda functions, the Lambda authorizer at `POST /authorizer`, and the API's OpenAPI document
+//! at `GET /openapi.json`. In-memory store by default, DynamoDB when `TASKS_TABLE` is set.
 
 mod dev_mode;
+mod openapi;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Request as HttpRequest, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::Response as HttpResponse;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
-use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use taskgate::config::{
     Config, ConfigError, DataIsolation, Limits, auth_variables_set, process_env, process_vars,
     revocation_ttl,
 };
-use taskgate::http::Problem;
 use taskgate::http::request::from_http;
 use taskgate::http::response::add_standard_headers;
 use taskgate::http::routes::ROUTES;
+use taskgate::http::{Problem, ProblemKind};
 use taskgate::{App, authorizer, handlers};
 use tower_http::cors::CorsLayer;
 
@@ -45,9 +46,13 @@ async fn main() {
     let port = port(process_env).unwrap_or_else(|error| exit(error));
     let cors = cors(process_env).unwrap_or_else(|error| exit(error));
     let (app, demo_token) = build_app().await.unwrap_or_else(|error| exit(error));
+    let openapi = openapi::json().unwrap_or_else(|error| {
+        tracing::error!("{error}");
+        std::process::exit(1)
+    });
     let router = Router::new()
         .fallback(serve)
-        .with_state(Arc::new(app))
+        .with_state(Arc::new(Local { app, openapi }))
         .layer(cors)
         .layer(axum::middleware::map_response(standard_headers));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -156,19 +161,26 @@ async fn standard_headers(mut response: HttpResponse) -> HttpResponse {
     response
 }
 
-/// One HTTP request through the shared handlers, as a Lambda function would see it.
-async fn serve(State(app): State<Arc<App>>, request: HttpRequest) -> HttpResponse {
+/// What the server answers with: the app, and the OpenAPI document as JSON.
+struct Local {
+    app: App,
+    openapi: Bytes,
+}
+
+/// One HTTP request through the shared handlers, as a Lambda function would see it; or the
+/// authorizer's answer, or the OpenAPI document.
+async fn serve(State(local): State<Arc<Local>>, request: HttpRequest) -> HttpResponse {
+    let app = &local.app;
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_READ_BYTES).await else {
-        let problem = Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            "the body is larger than 10 MiB",
-        );
+        let problem = Problem::new(ProblemKind::BodyTooLarge, "the body is larger than 10 MiB");
         return into_axum(problem.into_response());
     };
     if parts.method == Method::POST && parts.uri.path() == AUTHORIZER_PATH {
-        return authorize(&app, &bytes).await;
+        return authorize(app, &bytes).await;
+    }
+    if parts.method == Method::GET && parts.uri.path() == openapi::PATH {
+        return openapi::response(local.openapi.clone());
     }
     let body = if bytes.is_empty() {
         Body::Empty
@@ -180,7 +192,7 @@ async fn serve(State(app): State<Arc<App>>, request: HttpRequest) -> HttpRespons
     context.request_id = Some(id.clone());
     let request = from_http(lambda_http::Request::from_parts(parts, body))
         .with_request_context(RequestContext::ApiGatewayV2(context));
-    let mut response = into_axum(handlers::handle_any(&app, request).await);
+    let mut response = into_axum(handlers::handle_any(app, request).await);
     if let Ok(id) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, id);
     }

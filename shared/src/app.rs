@@ -1,11 +1,13 @@
 //! The state every invocation shares, built once per cold start, and how it is wired from the
 //! configuration for the routes a process serves.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 
 use crate::Route;
 use crate::auth::Authenticator;
@@ -16,7 +18,7 @@ use crate::config::{
 use crate::revocation::{RevocationStore, Revocations};
 use crate::tasks::dynamodb::{
     DynamoDbStore, ItemAccess, REVOCATION_READ_ATTRIBUTES, REVOCATION_WRITE_ATTRIBUTES,
-    TenantClients,
+    TenantClients, prime_sts,
 };
 use crate::tasks::memory::MemoryStore;
 use crate::tasks::{TaskId, TaskStore};
@@ -69,24 +71,24 @@ impl App {
 
     /// Builds the app that serves `routes` from configuration: DynamoDB when `TASKS_TABLE` is
     /// set, else in memory; in `iam` isolation, per-user credentials narrowed to those routes.
-    /// The AWS settings are loaded once, when DynamoDB or Secrets Manager needs them. The
-    /// DynamoDB connection is primed while the keys load (a JWKS fetch, a Secrets Manager
-    /// read), and init ends once both are done, so the first request finds it open.
+    /// The keys load (a JWKS fetch) while the AWS settings load and the DynamoDB connections
+    /// (and in `iam` isolation the STS one) are primed ([`authenticator_beside`]); init ends
+    /// once all are done, so that the first request finds the keys held and the connections
+    /// open.
     pub async fn from_config(config: &Config, routes: &[Route]) -> Result<Self, ConfigError> {
-        let aws = aws_settings(config).await?;
-        let dynamodb = match (&config.tasks_table, &aws) {
-            (Some(table), Some(aws)) => {
-                let store = DynamoDbStore::connect(aws, table).with_quota(config.limits.task_quota);
-                Some(isolated(store, config, aws, &item_access_of(routes)))
-            }
-            _ => None,
-        };
-        let authenticator = Authenticator::with_aws(&config.auth, aws.as_ref()).await?;
+        let access = item_access_of(routes);
+        let (authenticator, dynamodb) = authenticator_beside(config, |aws| async move {
+            let (Some(table), Some(aws)) = (config.tasks_table.as_ref(), aws) else {
+                return None;
+            };
+            let store = DynamoDbStore::connect(&aws, table).with_quota(config.limits.task_quota);
+            let store = isolated(store, config, &aws, &access);
+            tokio::join!(store.primed(), tenant_connection_primed(config, &aws));
+            Some(store)
+        })
+        .await?;
         let app = match dynamodb {
-            Some(store) => {
-                store.primed().await;
-                Self::new(authenticator, Arc::new(store))
-            }
+            Some(store) => Self::new(authenticator, Arc::new(store)),
             None => {
                 tracing::warn!("TASKS_TABLE is not set: tasks are kept in memory and lost on exit");
                 let store = MemoryStore::new().with_quota(config.limits.task_quota);
@@ -135,8 +137,31 @@ impl App {
     }
 }
 
+/// The verifier, and what `build` makes on the AWS settings (`None` when nothing needs them),
+/// made at once: the keys load (a JWKS fetch) while the settings load and `build` runs (a
+/// route's DynamoDB priming). Keys in Secrets Manager wait for the settings they are read with.
+pub(crate) async fn authenticator_beside<T, F>(
+    config: &Config,
+    build: impl FnOnce(Option<SdkConfig>) -> F + Send,
+) -> Result<(Authenticator, T), ConfigError>
+where
+    F: Future<Output = T> + Send,
+{
+    let aws = aws_settings(config).shared();
+    let keys = async {
+        let aws = match config.auth.keys {
+            KeySource::Hs256SecretId { .. } => aws.clone().await?,
+            _ => None,
+        };
+        Authenticator::with_aws(&config.auth, aws.as_ref()).await
+    };
+    let built = async { Ok(build(aws.clone().await?).await) };
+    // Boxed: the futures nested unboxed are deeper than the compiler's layout limit.
+    tokio::try_join!(keys.boxed(), built.boxed())
+}
+
 /// The AWS settings, loaded once when DynamoDB or Secrets Manager needs them; `None` otherwise.
-pub(crate) async fn aws_settings(config: &Config) -> Result<Option<SdkConfig>, ConfigError> {
+async fn aws_settings(config: &Config) -> Result<Option<SdkConfig>, ConfigError> {
     let needs_aws =
         config.tasks_table.is_some() || matches!(config.auth.keys, KeySource::Hs256SecretId { .. });
     Ok(match needs_aws {
@@ -158,6 +183,14 @@ pub(crate) fn isolated(
             store.isolated(TenantClients::new(aws, tenant_role_arn, access))
         }
         DataIsolation::App => store,
+    }
+}
+
+/// In `iam` isolation, once the STS connection the first request's `AssumeRole` takes is open
+/// ([`prime_sts`]); at once in `app` isolation.
+pub(crate) async fn tenant_connection_primed(config: &Config, aws: &SdkConfig) {
+    if let DataIsolation::Iam { .. } = config.isolation {
+        prime_sts(aws).await;
     }
 }
 
@@ -235,8 +268,64 @@ pub fn item_access_of(routes: &[Route]) -> Vec<ItemAccess> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::AuthError;
+    use crate::auth::testing::{Issuer, Server, answer};
+    use crate::config::lookup;
     use crate::http::routes::ROUTES;
     use crate::tasks::dynamodb::session_policy;
+
+    const ISSUER: &str = "https://auth.example.com";
+
+    /// The app of list-tasks in JWKS mode on `server`, in memory.
+    async fn jwks_app(server: &Server) -> App {
+        let url = format!("http://127.0.0.1:{}/api/auth/jwks", server.port);
+        let vars = [
+            ("AUTH_JWKS_URL", url.as_str()),
+            ("AUTH_ISSUER", ISSUER),
+            ("AUTH_AUDIENCE", ISSUER),
+        ];
+        let config = Config::from_lookup(lookup(&vars)).unwrap();
+        App::from_config(&config, &[Route::ListTasks])
+            .await
+            .expect("a failed JWKS fetch does not stop the start")
+    }
+
+    #[tokio::test]
+    async fn a_jwks_fetch_failing_at_init_is_made_again_by_the_first_request() {
+        let issuer = Issuer::new();
+        let unavailable = Some(answer("503 Service Unavailable", b""));
+        let jwks = Some(answer("200 OK", issuer.jwks().as_bytes()));
+        let server = Server::start(vec![unavailable, jwks], None).await;
+        let app = jwks_app(&server).await;
+        assert_eq!(server.requests(), 1, "fetched at init");
+        let bearer = issuer.bearer("u1", ISSUER);
+        let claims = app.authenticator().verify(Some(bearer.as_bytes())).await;
+        assert_eq!(claims.unwrap().sub, "u1");
+        assert_eq!(server.requests(), 2, "fetched again by the first request");
+        assert!(
+            app.authenticator()
+                .verify(Some(bearer.as_bytes()))
+                .await
+                .is_ok()
+        );
+        assert_eq!(server.requests(), 2, "then held for their max age");
+    }
+
+    #[tokio::test]
+    async fn an_issuer_down_from_init_on_is_503_and_fetched_once_per_cooldown() {
+        let server = Server::start(vec![Some(answer("503 Service Unavailable", b""))], None).await;
+        let app = jwks_app(&server).await;
+        let bearer = Issuer::new().bearer("u1", ISSUER);
+        for _ in 0..3 {
+            let refused = app.authenticator().verify(Some(bearer.as_bytes())).await;
+            assert_eq!(refused.err(), Some(AuthError::KeysUnavailable));
+        }
+        assert_eq!(
+            server.requests(),
+            2,
+            "at init, then by the first request; none more within the 30 s cooldown"
+        );
+    }
 
     #[test]
     fn each_process_may_do_what_its_routes_need() {

@@ -17,11 +17,14 @@ use lambda_http::http::header::AUTHORIZATION;
 use serde::Serialize;
 use tracing::Instrument;
 
-use crate::app::{AUTHORIZER_ITEM_ACCESS, aws_settings, isolated};
+use crate::app::{
+    AUTHORIZER_ITEM_ACCESS, authenticator_beside, isolated, tenant_connection_primed,
+};
 use crate::auth::{AuthError, Authenticator, Claims};
 use crate::config::{Config, ConfigError, DEFAULT_REQUEST_DEADLINE, DEFAULT_REVOCATION_TTL};
 use crate::handlers::{log_revoked, log_verdict, time_allowed};
 use crate::lambda::panic_message;
+use crate::metrics::{self, Metric};
 use crate::revocation::{MemoryRevocations, RevocationStore, Revocations};
 use crate::tasks::StoreError;
 use crate::tasks::dynamodb::DynamoDbStore;
@@ -105,22 +108,27 @@ impl Authorizer {
 
     /// Builds the authorizer from configuration: the routes' verifier, and revocation states
     /// read from DynamoDB when `TASKS_TABLE` is set (in `iam` isolation through the tenant role,
-    /// whose session may only read them), else kept in memory. It opens no connection at start:
-    /// its role may not call `DescribeTable`.
+    /// whose session may only read them), else kept in memory; the keys load while the AWS
+    /// settings do. It opens no DynamoDB connection at start (its role may not call
+    /// `DescribeTable`); in `iam` isolation it opens the STS one.
     pub async fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        let aws = aws_settings(config).await?;
-        let store: Arc<dyn RevocationStore> = match (&config.tasks_table, &aws) {
-            (Some(table), Some(aws)) => {
-                let client = aws_sdk_dynamodb::Client::new(aws);
-                let store = DynamoDbStore::new(client, table);
-                Arc::new(isolated(store, config, aws, AUTHORIZER_ITEM_ACCESS))
-            }
-            _ => {
-                tracing::warn!("TASKS_TABLE is not set: revocation states are kept in memory");
-                Arc::new(MemoryRevocations::default())
-            }
-        };
-        let authenticator = Authenticator::with_aws(&config.auth, aws.as_ref()).await?;
+        let (authenticator, store) = authenticator_beside(config, |aws| async move {
+            let store: Arc<dyn RevocationStore> = match (config.tasks_table.as_ref(), aws) {
+                (Some(table), Some(aws)) => {
+                    let client = aws_sdk_dynamodb::Client::new(&aws);
+                    let store = DynamoDbStore::new(client, table);
+                    let store = isolated(store, config, &aws, AUTHORIZER_ITEM_ACCESS);
+                    tenant_connection_primed(config, &aws).await;
+                    Arc::new(store)
+                }
+                _ => {
+                    tracing::warn!("TASKS_TABLE is not set: revocation states are kept in memory");
+                    Arc::new(MemoryRevocations::default())
+                }
+            };
+            store
+        })
+        .await?;
         tracing::info!(
             auth = config.auth.keys.mode(),
             isolation = config.isolation.mode(),
@@ -167,9 +175,13 @@ pub async fn answer(
     let span = tracing::info_span!("request", route = "authorizer", request_id, route_key);
     let deadline = time_allowed(deadline, invocation);
     let decide = |header| decide(authenticator, revocations, header);
-    decided(request.as_ref(), deadline, decide)
+    let answer = decided(request.as_ref(), deadline, decide)
         .instrument(span)
-        .await
+        .await;
+    if !answer.is_authorized {
+        metrics::count(Metric::Unauthorized);
+    }
+    answer
 }
 
 /// What `decide` answers for the event's `Authorization` header within `deadline`; refused for

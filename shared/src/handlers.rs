@@ -13,10 +13,11 @@ use tracing::Instrument;
 
 use crate::App;
 use crate::auth::{AuthError, Claims};
-use crate::http::Problem;
 use crate::http::request::{has_token_in_query, idempotency_key, if_match, json_body, list_query};
 use crate::http::response;
 use crate::http::routes::{PathParams, Route, RouteMatch, match_route};
+use crate::http::{Problem, ProblemKind};
+use crate::metrics::{self, Metric};
 use crate::revocation::{Revocation, Scope, SessionId};
 use crate::tasks::{
     NewTask, Task, TaskChanges, TaskDescription, TaskId, TaskTitle, ValidationError,
@@ -84,6 +85,7 @@ async fn serve(app: &App, route: Route, request: &Request) -> Result<Response<Bo
         // As `&str` fields: text logs quote and escape them, so no value forges a log line.
         let (sub, path_user) = (claims.sub.as_str(), params.user_id.as_str());
         tracing::warn!(outcome = "forbidden", sub, path_user, "auth");
+        metrics::count(Metric::AuthCrossUser);
         return Err(Problem::forbidden());
     }
     let not_revoked = not_revoked(app, &claims);
@@ -242,10 +244,11 @@ async fn not_revoked(app: &App, claims: &Claims) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Logs a verified token refused as revoked, with its user.
+/// Logs and counts a verified token refused as revoked, with its user (in the log only).
 pub(crate) fn log_revoked(sub: &str) {
     let reason = AuthError::Revoked.reason();
     tracing::info!(outcome = "rejected", reason, sub, "auth");
+    metrics::count(AuthError::Revoked.metric());
 }
 
 /// Verifies the bearer token and logs the outcome (never the token).
@@ -261,7 +264,7 @@ async fn authenticate(app: &App, request: &Request) -> Result<Claims, Problem> {
 }
 
 /// Logs the verifier's verdict (never the token): accepted at debug with the user, refused at
-/// info with its reason code, keys unavailable at error.
+/// info with its reason code, keys unavailable at error; a refusal is counted by its reason.
 pub(crate) fn log_verdict(result: &Result<Claims, AuthError>) {
     match result {
         Ok(claims) => tracing::debug!(outcome = "accepted", sub = claims.sub.as_str(), "auth"),
@@ -269,6 +272,9 @@ pub(crate) fn log_verdict(result: &Result<Claims, AuthError>) {
             tracing::error!(outcome = "unavailable", reason = "keys_unavailable", "auth");
         }
         Err(error) => tracing::info!(outcome = "rejected", reason = error.reason(), "auth"),
+    }
+    if let Err(error) = result {
+        metrics::count(error.metric());
     }
 }
 
@@ -345,8 +351,8 @@ fn session_id(params: &PathParams) -> Result<SessionId, Problem> {
         .as_deref()
         .and_then(SessionId::parse)
         .ok_or_else(|| {
-            Problem::bad_request(
-                "invalid-session-id",
+            Problem::new(
+                ProblemKind::InvalidSessionId,
                 "a session id is 1 to 255 visible ASCII characters",
             )
         })

@@ -9,6 +9,9 @@
 //! with a 400 problem (as it does an event it cannot read, a path not starting with `/`, and a
 //! 414 for a path and query over 16 KiB), percent-encodes the third, and only then hands the
 //! event to `lambda_http`'s own adapter, so conversion and response stay its own.
+//!
+//! Each invocation's metrics go to stdout as one Embedded Metric Format line after its answer
+//! (`crate::metrics`), and the cold start's as one more when it counted anything.
 
 use std::any::Any;
 use std::convert::Infallible;
@@ -22,7 +25,7 @@ use base64::engine::general_purpose::STANDARD;
 use futures_util::FutureExt;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_http::http::header::HOST;
-use lambda_http::http::{Request as HttpRequest, StatusCode, Uri};
+use lambda_http::http::{Request as HttpRequest, Uri};
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
 use lambda_http::{Adapter, Body, Error, IntoResponse, LambdaEvent, Request, Response, service_fn};
@@ -35,7 +38,8 @@ use url::Url;
 
 use crate::authorizer::Authorizer;
 use crate::config::{ConfigError, process_env};
-use crate::http::Problem;
+use crate::http::{Problem, ProblemKind};
+use crate::metrics::{self, Metrics};
 use crate::{App, Route, handlers};
 
 /// Query bytes `http::Uri` refuses (controls, space, `"`, `<`, `>`, DEL), and `#`, which it
@@ -51,12 +55,14 @@ const MAX_URI_BYTES: usize = 16 * 1024;
 /// returned, so that the process exits with a failure.
 pub async fn run(route: Route) -> Result<(), Error> {
     crate::logging::init();
-    let app = started(App::from_env(&[route]).await).await?;
-    let app = &app;
+    let metrics = started(Metrics::from_env(route.function_name())).await?;
+    let app = started(measured_start(&metrics, App::from_env(&[route])).await).await?;
+    let (app, metrics) = (&app, &metrics);
     lambda_http::lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
-            let response =
-                invoke(event, move |request| handlers::handle(app, route, request)).await;
+            let handled = invoke(event, move |request| handlers::handle(app, route, request));
+            let (response, line) = metrics.invocation(handled).await;
+            metrics::emit(&line);
             Ok::<_, Infallible>(response)
         },
     ))
@@ -68,17 +74,28 @@ pub async fn run(route: Route) -> Result<(), Error> {
 /// configuration error stops the start as for a route.
 pub async fn run_authorizer() -> Result<(), Error> {
     crate::logging::init();
-    let authorizer = started(Authorizer::from_env().await).await?;
-    let authorizer = &authorizer;
+    let metrics = started(Metrics::from_env("authorizer")).await?;
+    let authorizer = started(measured_start(&metrics, Authorizer::from_env()).await).await?;
+    let (authorizer, metrics) = (&authorizer, &metrics);
     lambda_http::lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
-            let answer = authorizer
-                .answer(event.payload.get(), Some(&event.context))
-                .await;
+            let answering = authorizer.answer(event.payload.get(), Some(&event.context));
+            let (answer, line) = metrics.invocation(answering).await;
+            metrics::emit(&line);
             Ok::<_, Infallible>(answer)
         },
     ))
     .await
+}
+
+/// The cold start's work, its metrics (a JWKS fetch, a secret read) emitted as a line of
+/// their own when it counted any.
+async fn measured_start<T>(metrics: &Metrics, start: impl Future<Output = T>) -> T {
+    let (built, line) = metrics.start(start).await;
+    if let Some(line) = line {
+        metrics::emit(&line);
+    }
+    built
 }
 
 /// What was built at start, or the configuration error, logged and reported to the runtime API.
@@ -122,7 +139,8 @@ async fn report_init_error(api: &str, error: &ConfigError) {
 
 /// Answers one API Gateway HTTP API event (payload 2.0) with `handler`, as the runtime sends it
 /// and as the runtime expects the answer: a 400 problem for an event `lambda_http` cannot turn
-/// into a request, a 500 problem if the handler panics.
+/// into a request, a 500 problem if the handler panics. The answer's status class is counted
+/// for the invocation's metrics (see [`Metrics::invocation`]).
 pub async fn invoke<H, F>(event: LambdaEvent<Box<RawValue>>, mut handler: H) -> impl Serialize
 where
     H: FnMut(Request) -> F,
@@ -132,7 +150,10 @@ where
     let (event, refusal) = match convertible(payload.get()) {
         Ok(event) => (event, None),
         Err(refusal) => {
-            tracing::warn!(outcome = refusal.kind, "event refused before the handler");
+            tracing::warn!(
+                outcome = refusal.kind.name(),
+                "event refused before the handler"
+            );
             (ApiGatewayV2httpRequest::default(), Some(refusal))
         }
     };
@@ -141,7 +162,10 @@ where
             Some(refusal) => Err(refusal),
             None => Ok(handler(request)),
         };
-        answer(handled).map(|response| Ok::<_, Infallible>(Finished(response)))
+        answer(handled).map(|response| {
+            metrics::count_status(response.status());
+            Ok::<_, Infallible>(Finished(response))
+        })
     });
     let event = LambdaEvent::new(LambdaRequest::ApiGatewayV2(event), context);
     match Adapter::from(service).oneshot(event).await {
@@ -183,50 +207,43 @@ impl IntoResponse for Finished {
 /// Why an event gets no handler: a problem made of constants, so it can be made again per call.
 #[derive(Clone, Copy)]
 struct Refusal {
-    status: StatusCode,
-    kind: &'static str,
+    kind: ProblemKind,
     detail: &'static str,
 }
 
 impl Refusal {
     fn problem(self) -> Problem {
-        Problem::new(self.status, self.kind, self.detail)
+        Problem::new(self.kind, self.detail)
     }
 }
 
 const NOT_AN_EVENT: Refusal = Refusal {
-    status: StatusCode::BAD_REQUEST,
-    kind: "invalid-event",
+    kind: ProblemKind::InvalidEvent,
     detail: "the event is not an API Gateway HTTP API request with valid headers",
 };
 
 const BAD_BASE64: Refusal = Refusal {
-    status: StatusCode::BAD_REQUEST,
-    kind: "invalid-body",
+    kind: ProblemKind::InvalidBody,
     detail: "the body is flagged base64-encoded but is not valid base64",
 };
 
 const BAD_HOST: Refusal = Refusal {
-    status: StatusCode::BAD_REQUEST,
-    kind: "invalid-host",
+    kind: ProblemKind::InvalidHost,
     detail: "the Host header (with X-Forwarded-Proto) is not a valid host",
 };
 
 const BAD_PATH: Refusal = Refusal {
-    status: StatusCode::BAD_REQUEST,
-    kind: "invalid-path",
+    kind: ProblemKind::InvalidPath,
     detail: "the path does not start with /",
 };
 
 const URI_TOO_LONG: Refusal = Refusal {
-    status: StatusCode::URI_TOO_LONG,
-    kind: "uri-too-long",
+    kind: ProblemKind::UriTooLong,
     detail: "the path and query are longer than 16 KiB",
 };
 
 const INTERNAL: Refusal = Refusal {
-    status: StatusCode::INTERNAL_SERVER_ERROR,
-    kind: "internal",
+    kind: ProblemKind::Internal,
     detail: "the request could not be completed",
 };
 

@@ -9,11 +9,13 @@ pub mod app;
 pub mod auth;
 pub mod authorizer;
 pub mod aws;
+mod ca_bundle;
 pub mod config;
 pub mod handlers;
 pub mod http;
 pub mod lambda;
 pub mod logging;
+pub mod metrics;
 pub mod revocation;
 pub mod tasks;
 

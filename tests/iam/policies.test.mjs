@@ -13,7 +13,9 @@
 // only its key, not_before and revoked_sessions; the revoke routes may update it and nothing else.
 // The Lambda authorizer's role may read that revocation item and nothing else of the table (not
 // even DescribeTable), like a route in either mode; the Python whoami route's role may touch
-// nothing of the table, the tenant role or the secret.
+// nothing of the table, the tenant role or the secret. Every function role may also write X-Ray
+// traces (active tracing), and nothing more through that policy; CodeDeploy's role (canary
+// deployments, SAM's) is trusted by CodeDeploy only and may not touch the table or the tenant role.
 
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -95,6 +97,11 @@ const FUNCTIONS = [...ROUTES.map((r) => ({ ...r, describeTable: true })), AUTHOR
 const FUNCTION_ROLES = FUNCTIONS.map((r) => r.role)
 /** The Python example route behind the authorizer (examples/whoami). */
 const WHOAMI_ROLE = 'WhoamiFunctionRole'
+/** The role SAM makes for CodeDeploy, which shifts each function's live alias (canary deployments). */
+const CODEDEPLOY_ROLE = 'CodeDeployServiceRole'
+/** The AWS managed policies SAM attaches to every function role: logs, and X-Ray traces (Tracing: Active). */
+const LAMBDA_BASIC = 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'
+const XRAY_WRITE = 'arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess'
 
 /** Every item action some route needs: what the tenant role grants, one partition at a time. */
 const ROUTE_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']
@@ -208,13 +215,13 @@ const rolesOf = (template) =>
     .sort()
 
 describe('the deployed template (SAM-transformed, intrinsics resolved)', () => {
-  test('iam isolation: the nine Rust function roles, the whoami role and TenantDataRole, nothing else', () => {
-    assert.deepEqual(rolesOf(iam), [...FUNCTION_ROLES, WHOAMI_ROLE, 'TenantDataRole'].sort())
+  test('iam isolation: the nine Rust function roles, the whoami role, CodeDeploy\'s role and TenantDataRole, nothing else', () => {
+    assert.deepEqual(rolesOf(iam), [...FUNCTION_ROLES, WHOAMI_ROLE, CODEDEPLOY_ROLE, 'TenantDataRole'].sort())
     assert.ok('AssumeTenantRolePolicy' in iam.resources)
   })
 
-  test('app isolation: the function roles only; no TenantDataRole, no AssumeTenantRolePolicy', () => {
-    assert.deepEqual(rolesOf(app), [...FUNCTION_ROLES, WHOAMI_ROLE].sort())
+  test('app isolation: the function roles and CodeDeploy\'s only; no TenantDataRole, no AssumeTenantRolePolicy', () => {
+    assert.deepEqual(rolesOf(app), [...FUNCTION_ROLES, WHOAMI_ROLE, CODEDEPLOY_ROLE].sort())
     assert.ok(!('TenantDataRole' in app.resources))
     assert.ok(!('AssumeTenantRolePolicy' in app.resources))
   })
@@ -300,12 +307,9 @@ describe('iam isolation: the function roles (identity policies, SAM-generated)',
         ignored,
       })
 
-      test('attached policies: AWSLambdaBasicExecutionRole, AssumeTenantRolePolicy, and its inline policy for DescribeTable only', () => {
+      test('attached policies: AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAccess, AssumeTenantRolePolicy, and its inline policy for DescribeTable only', () => {
         const { ManagedPolicyArns, Policies = [] } = iam.resource(role).Properties
-        assert.deepEqual(ManagedPolicyArns, [
-          'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
-          managedPolicyArn('AssumeTenantRolePolicy'),
-        ])
+        assert.deepEqual(ManagedPolicyArns, [LAMBDA_BASIC, XRAY_WRITE, managedPolicyArn('AssumeTenantRolePolicy')])
         assert.equal(Policies.length, describeTable ? 1 : 0)
       })
 
@@ -402,9 +406,9 @@ describe('app isolation: each function role may do exactly what its route needs'
         ignored,
       })
 
-      test('attached policies: its inline policy and AWSLambdaBasicExecutionRole only', () => {
+      test('attached policies: its inline policy, AWSLambdaBasicExecutionRole and AWSXrayWriteOnlyAccess only', () => {
         const { ManagedPolicyArns } = app.resource(role).Properties
-        assert.deepEqual(ManagedPolicyArns, ['arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'])
+        assert.deepEqual(ManagedPolicyArns, [LAMBDA_BASIC, XRAY_WRITE])
       })
 
       for (const action of ITEM_ACTIONS) {
@@ -605,9 +609,9 @@ describe('the whoami function role (the Python route behind the authorizer): not
         identityPolicies: template.identityPolicies(WHOAMI_ROLE),
         ignored,
       })
-      test('attached policies: AWSLambdaBasicExecutionRole only, no inline policy', () => {
+      test('attached policies: AWSLambdaBasicExecutionRole and AWSXrayWriteOnlyAccess only, no inline policy', () => {
         const { ManagedPolicyArns, Policies = [] } = template.resource(WHOAMI_ROLE).Properties
-        assert.deepEqual(ManagedPolicyArns, ['arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'])
+        assert.deepEqual(ManagedPolicyArns, [LAMBDA_BASIC, XRAY_WRITE])
         assert.deepEqual(Policies, [])
       })
       test('every item action and DescribeTable denied', async () => {
@@ -625,4 +629,44 @@ describe('the whoami function role (the Python route behind the authorizer): not
       })
     })
   }
+})
+
+describe('active tracing and canary deployments: what SAM adds to the roles', () => {
+  const session = (role, action, resource, context = {}) => ({
+    principal: functionSession(role),
+    action,
+    resource,
+    context,
+    identityPolicies: iam.identityPolicies(role),
+    ignored: [],
+  })
+  const tagged = { 'aws:RequestTag/taskgate_user': 'userA', 'aws:TagKeys': ['taskgate_user'] }
+
+  for (const role of [...FUNCTION_ROLES, WHOAMI_ROLE]) {
+    test(`${role}: may write X-Ray traces`, async () => {
+      await assertAllowed(session(role, 'xray:PutTraceSegments', '*'))
+      await assertAllowed(session(role, 'xray:GetSamplingRules', '*'))
+    })
+  }
+
+  test("CodeDeploy's role: trusted by CodeDeploy alone, with AWSCodeDeployRoleForLambda only", () => {
+    const { AssumeRolePolicyDocument, ManagedPolicyArns, Policies = [] } = iam.resource(CODEDEPLOY_ROLE).Properties
+    assert.deepEqual(AssumeRolePolicyDocument.Statement, [
+      { Action: ['sts:AssumeRole'], Effect: 'Allow', Principal: { Service: ['codedeploy.amazonaws.com'] } },
+    ])
+    assert.deepEqual(ManagedPolicyArns, ['arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda'])
+    assert.deepEqual(Policies, [])
+  })
+
+  test("CodeDeploy's role: may move an alias and read the alarms, and may not touch the table or the tenant role", async () => {
+    const alias = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${STACK}-ListTasksFunction-ABC:live`
+    await assertAllowed(session(CODEDEPLOY_ROLE, 'lambda:UpdateAlias', alias))
+    await assertAllowed(session(CODEDEPLOY_ROLE, 'cloudwatch:DescribeAlarms', `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:${STACK}-ListTasksErrorsAlarm`))
+    for (const action of ITEM_ACTIONS) {
+      const ignored = hasLeadingKeys(action) ? [] : ['dynamodb:LeadingKeys']
+      await assertDenied({ ...session(CODEDEPLOY_ROLE, action, TABLE_ARN, leadingKeys('userA')), ignored })
+    }
+    await assertDenied(session(CODEDEPLOY_ROLE, 'sts:AssumeRole', TENANT_ROLE_ARN, tagged))
+    await assertDenied(session(CODEDEPLOY_ROLE, 'lambda:UpdateFunctionCode', alias))
+  })
 })

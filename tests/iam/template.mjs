@@ -45,6 +45,48 @@ const AWS_MANAGED_POLICIES = {
       },
     ],
   },
+  // Tracing: Active (v2).
+  'arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess': {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: [
+          'xray:PutTraceSegments',
+          'xray:PutTelemetryRecords',
+          'xray:GetSamplingRules',
+          'xray:GetSamplingTargets',
+          'xray:GetSamplingStatisticSummaries',
+        ],
+        Resource: ['*'],
+      },
+    ],
+  },
+  // CodeDeploy's service role for the canary deployments (v3).
+  'arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda': {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Action: [
+          'cloudwatch:DescribeAlarms',
+          'lambda:UpdateAlias',
+          'lambda:GetAlias',
+          'lambda:GetProvisionedConcurrencyConfig',
+          'sns:Publish',
+        ],
+        Resource: '*',
+        Effect: 'Allow',
+      },
+      { Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: 'arn:aws:s3:::*/CodeDeploy/*', Effect: 'Allow' },
+      {
+        Action: ['s3:GetObject', 's3:GetObjectVersion'],
+        Resource: '*',
+        Condition: { StringEquals: { 's3:ExistingObjectTag/UseWithCodeDeploy': 'true' } },
+        Effect: 'Allow',
+      },
+      { Action: ['lambda:InvokeFunction'], Resource: 'arn:aws:lambda:*:*:function:CodeDeployHook_*', Effect: 'Allow' },
+    ],
+  },
 }
 
 let transformed

@@ -2,10 +2,11 @@
 //! calls (`X-Amz-Target: DynamoDB_...`) go to DynamoDB Local, all others (STS, Secrets Manager)
 //! to moto. It records each answered call (service, action, signing access key, request and
 //! answer), so tests can see which credentials touched the data, how often STS was asked and
-//! what a call consumed; and it can hold the calls of chosen actions unanswered: a DynamoDB
-//! that turns slow in the middle of a request.
+//! what a call consumed; it can hold the calls of chosen actions unanswered (a DynamoDB that
+//! turns slow in the middle of a request), or answer them itself with an error (an STS or a
+//! DynamoDB that throttles).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -31,6 +32,45 @@ pub struct Call {
     pub answer: Value,
     /// The client's end of the connection the call came on.
     pub peer: SocketAddr,
+    /// Whether the front door answered it with a [`Refusal`] instead of forwarding it.
+    pub refused: bool,
+}
+
+/// An error answer the front door gives instead of forwarding a call.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+}
+
+impl Refusal {
+    /// STS's error answer (query protocol, XML) with `code`: what STS sends when it throttles
+    /// is `Throttling`, "Rate exceeded", status 400.
+    pub fn sts(code: &str, message: &str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            content_type: "text/xml",
+            body: format!(
+                "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>\
+                 <Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+                 <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+            ),
+        }
+    }
+
+    /// DynamoDB's error answer (JSON protocol) with `code`, e.g. `ThrottlingException`.
+    pub fn dynamodb(code: &str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            content_type: "application/x-amz-json-1.0",
+            body: serde_json::json!({
+                "__type": format!("com.amazonaws.dynamodb.v20120810#{code}"),
+                "message": "Rate of requests exceeds the allowed throughput.",
+            })
+            .to_string(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -47,6 +87,8 @@ struct Shared {
     recorded: Mutex<Recorded>,
     /// Actions whose calls are held, never answered.
     held_actions: Mutex<HashSet<String>>,
+    /// Actions whose calls are refused, with how many more times (`None`: until told to stop).
+    refused_actions: Mutex<HashMap<String, (Refusal, Option<usize>)>>,
     /// Wakes waiters when a call is held.
     held_signal: tokio::sync::Notify,
 }
@@ -67,6 +109,7 @@ impl AwsFrontDoor {
             client: reqwest::Client::new(),
             recorded: Mutex::default(),
             held_actions: Mutex::default(),
+            refused_actions: Mutex::default(),
             held_signal: tokio::sync::Notify::new(),
         });
         let app = Router::new().fallback(forward).with_state(shared.clone());
@@ -114,6 +157,29 @@ impl AwsFrontDoor {
             .insert(action.to_string());
     }
 
+    /// From now on, calls of `action` (e.g. `AssumeRole`) are answered with `refusal`, until
+    /// [`AwsFrontDoor::stop_refusing`].
+    pub fn refuse(&self, action: &str, refusal: Refusal) {
+        let mut refused = self.shared.refused_actions.lock().unwrap();
+        refused.insert(action.to_string(), (refusal, None));
+    }
+
+    /// The next `times` calls of `action` are answered with `refusal`, later ones forwarded.
+    pub fn refuse_times(&self, action: &str, refusal: Refusal, times: usize) {
+        let mut refused = self.shared.refused_actions.lock().unwrap();
+        refused.insert(action.to_string(), (refusal, Some(times)));
+    }
+
+    /// Calls of `action` are forwarded again.
+    pub fn stop_refusing(&self, action: &str) {
+        self.shared.refused_actions.lock().unwrap().remove(action);
+    }
+
+    /// How many calls have been held so far.
+    pub fn held(&self) -> usize {
+        self.shared.recorded.lock().unwrap().held
+    }
+
     /// Waits until at least `count` calls have been held.
     pub async fn until_held(&self, count: usize) {
         loop {
@@ -152,6 +218,7 @@ async fn forward(
         shared.held_signal.notify_waiters();
         return std::future::pending().await;
     }
+    let refusal = take_refusal(&shared, &action);
     let mut call = Call {
         service,
         action,
@@ -159,7 +226,18 @@ async fn forward(
         body: String::from_utf8_lossy(&body).into_owned(),
         answer: Value::Null,
         peer,
+        refused: refusal.is_some(),
     };
+    if let Some(refusal) = refusal {
+        shared.recorded.lock().unwrap().calls.push(call);
+        let mut response = Response::new(Body::from(refusal.body));
+        *response.status_mut() = refusal.status;
+        response.headers_mut().insert(
+            "content-type",
+            axum::http::HeaderValue::from_static(refusal.content_type),
+        );
+        return response;
+    }
     let Some(base) = base else {
         shared.recorded.lock().unwrap().calls.push(call);
         return StatusCode::BAD_GATEWAY.into_response();
@@ -190,6 +268,22 @@ async fn forward(
         }
     }
     response
+}
+
+/// The refusal a call of `action` gets now, if any (one fewer left when counted).
+fn take_refusal(shared: &Shared, action: &str) -> Option<Refusal> {
+    let mut refused = shared.refused_actions.lock().unwrap();
+    let (refusal, left) = refused.get_mut(action)?;
+    let refusal = refusal.clone();
+    match left {
+        Some(0) => {
+            refused.remove(action);
+            return None;
+        }
+        Some(left) => *left -= 1,
+        None => {}
+    }
+    Some(refusal)
 }
 
 /// `Action=AssumeRole&...` (STS's query protocol), or the JSON protocol's target.

@@ -13,8 +13,11 @@ use taskgate::app::{AUTHORIZER_ITEM_ACCESS, item_access_of};
 use taskgate::authorizer::Authorizer;
 use taskgate::aws::{load, sdk_config_loader};
 use taskgate::http::routes::ROUTES;
-use taskgate::tasks::dynamodb::{DynamoDbStore, TenantClients, USER_TAG, session_policy};
-use taskgate_tests::aws_front_door::AwsFrontDoor;
+use taskgate::metrics::Metrics;
+use taskgate::tasks::dynamodb::{
+    DynamoDbStore, MAX_CONCURRENT_ASSUME_ROLE, TenantClients, USER_TAG, session_policy,
+};
+use taskgate_tests::aws_front_door::{AwsFrontDoor, Refusal};
 use taskgate_tests::dynamodb_local::{self, REGION, test_credentials};
 use taskgate_tests::moto::Moto;
 use taskgate_tests::{
@@ -324,6 +327,100 @@ async fn an_sts_outage_is_503_and_no_data_is_touched() {
         aws.data_calls().is_empty(),
         "no fallback to broader credentials"
     );
+}
+
+/// STS throttling the tenant role's `AssumeRole` (a burst of new users past the account's STS
+/// quota): each request is a 503 with `Retry-After`, no data call is made with any other
+/// credentials, the throttles are counted, and a create retried once STS answers again writes
+/// exactly one task. Both throttling codes: `Throttling` (what STS sends) and
+/// `ThrottlingException`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sts_throttle_is_503_with_retry_after_and_a_retried_create_writes_one_task() {
+    for code in ["Throttling", "ThrottlingException"] {
+        let Isolated {
+            app,
+            aws,
+            moto: _moto,
+        } = isolated_app().await;
+        aws.refuse("AssumeRole", Refusal::sts(code, "Rate exceeded"));
+        let create = || {
+            app.call(Method::POST, &format!("/api/{USER}/tasks"))
+                .token(&token_for(USER))
+                .header("idempotency-key", "create-once")
+                .json(json!({"title": "kept once"}))
+                .send()
+        };
+        let metrics = Metrics::from_lookup(|_| None, "create-task").expect("metrics");
+        for _ in 0..2 {
+            let (throttled, line) = metrics.invocation(create()).await;
+            throttled.assert_problem(503);
+            let retry_after = throttled.header("retry-after").expect("Retry-After");
+            assert!(retry_after.parse::<u32>().is_ok_and(|s| s > 0), "{code}");
+            let counted: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert!(
+                counted["StsThrottles"].as_u64() >= Some(1),
+                "{code}: {line}"
+            );
+            assert_eq!(counted["StsFailures"], counted["StsThrottles"], "{line}");
+        }
+        let assumed = aws.calls_of("AssumeRole");
+        assert!(assumed.iter().all(|call| call.refused), "{code}");
+        assert!(
+            assumed.len() <= 2 * 3,
+            "{code}: each request asks STS at most 3 times (the SDK's attempts): {}",
+            assumed.len()
+        );
+        assert!(
+            aws.data_calls().is_empty(),
+            "{code}: no data call, with any credentials: {:?}",
+            aws.data_calls()
+        );
+
+        aws.stop_refusing("AssumeRole");
+        let created = create().await;
+        assert_eq!(created.status, 201, "{code}: {}", created.body);
+        assert_eq!(created.header("idempotent-replayed"), None, "{code}");
+        let replayed = create().await;
+        assert_eq!(replayed.status, 201, "{code}: {}", replayed.body);
+        assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+        assert_eq!(replayed.body["id"], created.body["id"]);
+        let listed = app
+            .call(Method::GET, &format!("/api/{USER}/tasks"))
+            .token(&token_for(USER))
+            .send()
+            .await;
+        assert_eq!(listed.body["items"].as_array().unwrap().len(), 1, "{code}");
+        let base_key = test_credentials().access_key_id().to_string();
+        assert!(
+            aws.data_calls().iter().all(|c| c.access_key != base_key),
+            "{code}: only the user's session touched the data"
+        );
+    }
+}
+
+/// `AssumeRole` calls an instance makes at once are capped: a crowd of first requests of new
+/// users waits its turn, and all are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_assume_role_calls_are_capped_per_instance() {
+    let Isolated {
+        app,
+        aws,
+        moto: _moto,
+    } = isolated_app().await;
+    aws.hold("AssumeRole");
+    let mut requests = tokio::task::JoinSet::new();
+    for user in 0..(MAX_CONCURRENT_ASSUME_ROLE + 4) {
+        let app = app.clone();
+        requests.spawn(async move { list_status(&app, &format!("user{user}")).await });
+    }
+    aws.until_held(MAX_CONCURRENT_ASSUME_ROLE).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        aws.held(),
+        MAX_CONCURRENT_ASSUME_ROLE,
+        "the others wait for a turn"
+    );
+    requests.abort_all();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

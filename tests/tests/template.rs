@@ -8,6 +8,7 @@ use serde_norway::Value;
 use taskgate::Route;
 use taskgate::app::{AUTHORIZER_ITEM_ACCESS, item_access, item_access_of};
 use taskgate::http::routes::ROUTES;
+use taskgate::metrics::{Metric, Metrics};
 use taskgate::tasks::dynamodb::{ItemAccess, USER_TAG, session_policy};
 use taskgate_tests::dynamodb_local::{
     self, IndexDefinition, TableDefinition, table_definition, template,
@@ -575,10 +576,12 @@ fn the_http_api_declares_the_lambda_authorizer() {
     let authorizers = &template["Resources"]["HttpApi"]["Properties"]["Auth"]["Authorizers"];
     let authorizer = &authorizers["TaskgateAuthorizer"];
     assert_eq!(authorizers.as_mapping().unwrap().len(), 1);
+    // The live alias, as the routes' integrations (tests/iam/aliases.test.mjs checks both in
+    // the transformed template).
     assert!(is_tagged(
         &authorizer["FunctionArn"],
-        "!GetAtt",
-        &format!("{AUTHORIZER}.Arn")
+        "!Ref",
+        &format!("{AUTHORIZER}.Alias")
     ));
     assert_eq!(authorizer["AuthorizerPayloadFormatVersion"], "2.0");
     assert_eq!(authorizer["EnableSimpleResponses"], true);
@@ -742,5 +745,190 @@ fn make_watch_serves_on_loopback_only() {
     assert!(
         recipe.ends_with("cargo lambda watch --invoke-address 127.0.0.1"),
         "{recipe}"
+    );
+}
+
+// ---- operations: metrics, alarms, dashboard, tracing, canary deployments --------------------
+
+/// The namespace the template gives the functions' metrics.
+const METRICS_NAMESPACE: &str = "${MetricsNamespace}/${AWS::StackName}";
+
+/// Every `AWS::CloudWatch::Alarm` of the template, by logical id.
+fn alarms(template: &Value) -> Vec<(String, Value)> {
+    template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|(id, resource)| (id.as_str().unwrap().to_string(), resource.clone()))
+        .collect()
+}
+
+/// The alarm that rolls back `function`'s deployment on its own errors.
+fn errors_alarm(function: &str) -> String {
+    format!("{}ErrorsAlarm", function.trim_end_matches("Function"))
+}
+
+#[test]
+fn every_function_is_traced_published_behind_an_alias_and_deployed_by_canary() {
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Tracing"], "Active");
+    assert_eq!(globals["AutoPublishAlias"], "live");
+    let preference = &globals["DeploymentPreference"];
+    assert_eq!(preference["Type"], "Canary10Percent5Minutes");
+    let shared: Vec<&Value> = preference["Alarms"].as_sequence().unwrap().iter().collect();
+    assert_eq!(shared.len(), 1);
+    assert!(is_tagged(shared[0], "!Ref", "ApiServerErrorsAlarm"));
+    let functions = all_functions(&template);
+    assert_eq!(
+        functions.len(),
+        ROUTES.len() + 2,
+        "the routes, the authorizer, whoami"
+    );
+    for (id, function) in functions {
+        let properties = &function["Properties"];
+        for inherited in ["Tracing", "AutoPublishAlias"] {
+            assert!(
+                properties.get(inherited).is_none(),
+                "{id} overrides {inherited}"
+            );
+        }
+        let preference = &properties["DeploymentPreference"];
+        assert!(preference.get("Type").is_none(), "{id}: the Globals' type");
+        assert!(preference.get("Enabled").is_none(), "{id}: never disabled");
+        let own = preference["Alarms"].as_sequence().expect("its own alarms");
+        assert_eq!(own.len(), 1, "{id}");
+        assert!(is_tagged(&own[0], "!Ref", &errors_alarm(&id)), "{id}");
+        let alarm = &template["Resources"][errors_alarm(&id).as_str()]["Properties"];
+        assert_eq!(alarm["Namespace"], "AWS/Lambda", "{id}");
+        assert_eq!(alarm["MetricName"], "Errors", "{id}");
+        assert_eq!(alarm["Dimensions"][0]["Name"], "FunctionName", "{id}");
+        assert!(
+            is_tagged(&alarm["Dimensions"][0]["Value"], "!Ref", &id),
+            "{id}"
+        );
+        assert_eq!(alarm["Threshold"], 1, "{id}: any error");
+    }
+}
+
+#[test]
+fn the_functions_get_a_metrics_namespace_of_their_stack() {
+    let template = template();
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(is_tagged(
+        &variables["METRICS_NAMESPACE"],
+        "!Sub",
+        METRICS_NAMESPACE
+    ));
+    let parameter = &template["Parameters"]["MetricsNamespace"];
+    assert_eq!(parameter["Default"], "taskgate");
+    let namespace = format!("{}/a-stack-name", parameter["Default"].as_str().unwrap());
+    let metrics = Metrics::from_lookup(
+        |name| (name == "METRICS_NAMESPACE").then(|| namespace.clone()),
+        "list-tasks",
+    );
+    assert!(metrics.is_ok(), "the functions accept it: {metrics:?}");
+}
+
+#[test]
+fn the_alarms_watch_what_the_issue_asks_and_notify_the_optional_topic() {
+    let template = template();
+    let alarms = alarms(&template);
+    let ids: BTreeSet<&str> = alarms.iter().map(|(id, _)| id.as_str()).collect();
+    for required in [
+        "ApiServerErrorsAlarm",
+        "FunctionThrottlesAlarm",
+        "FunctionDurationAlarm",
+        "UnauthorizedSpikeAlarm",
+        "CrossUserAlarm",
+        "StsFailuresAlarm",
+        "KeySourceFailuresAlarm",
+    ] {
+        assert!(ids.contains(required), "{required}");
+    }
+    for (id, _) in all_functions(&template) {
+        assert!(ids.contains(errors_alarm(&id).as_str()), "{id}");
+    }
+    for (id, alarm) in &alarms {
+        let properties = &alarm["Properties"];
+        for actions in ["AlarmActions", "OKActions"] {
+            let (tag, value) = tagged(&properties[actions]).expect("!If");
+            assert_eq!(tag, "!If", "{id} {actions}");
+            assert_eq!(value[0], "HasAlarmTopic", "{id} {actions}");
+            assert!(is_tagged(&value[1][0], "!Ref", "AlarmTopicArn"), "{id}");
+            assert!(is_tagged(&value[2], "!Ref", "AWS::NoValue"), "{id}");
+        }
+        assert_eq!(properties["TreatMissingData"], "notBreaching", "{id}");
+        let description = properties["AlarmDescription"].as_str().unwrap();
+        assert!(
+            description.contains("docs/operations.md#"),
+            "{id}: says where to read what to do"
+        );
+    }
+    let cross_user = &template["Resources"]["CrossUserAlarm"]["Properties"];
+    assert_eq!(cross_user["MetricName"], Metric::AuthCrossUser.name());
+    assert_eq!(cross_user["Threshold"], 1, "any cross-user 403");
+    let topic = &template["Parameters"]["AlarmTopicArn"];
+    assert_eq!(topic["Default"], "", "no topic unless given");
+}
+
+#[test]
+fn the_alarms_and_the_dashboard_read_only_metrics_the_functions_emit() {
+    let template = template();
+    let emitted: BTreeSet<&str> = Metric::ALL.iter().map(|metric| metric.name()).collect();
+    let mut read = 0;
+    let mut check = |namespace: &Value, name: &Value, what: &str| {
+        let ours = is_tagged(namespace, "!Sub", METRICS_NAMESPACE)
+            || namespace.as_str() == Some(METRICS_NAMESPACE);
+        if ours {
+            let name = name.as_str().expect("a metric name");
+            assert!(
+                emitted.contains(name),
+                "{what} reads {name}, which no function emits"
+            );
+            read += 1;
+        }
+    };
+    for (id, alarm) in alarms(&template) {
+        let properties = &alarm["Properties"];
+        check(&properties["Namespace"], &properties["MetricName"], &id);
+        for query in properties["Metrics"].as_sequence().into_iter().flatten() {
+            let metric = &query["MetricStat"]["Metric"];
+            check(&metric["Namespace"], &metric["MetricName"], &id);
+        }
+    }
+    let body = &template["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"];
+    let (tag, body) = tagged(body).expect("!Sub");
+    assert_eq!(tag, "!Sub");
+    let body: serde_json::Value = serde_json::from_str(body.as_str().unwrap()).expect("JSON");
+    let widgets = body["widgets"].as_array().expect("widgets");
+    for widget in widgets {
+        for metric in widget["properties"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let namespace = Value::from(metric[0].as_str().unwrap());
+            let name = Value::from(metric[1].as_str().unwrap());
+            check(&namespace, &name, "the dashboard");
+        }
+    }
+    assert!(
+        read > 20,
+        "the alarms and the dashboard read the functions' metrics"
+    );
+    let alarm_widget = widgets
+        .iter()
+        .find(|widget| widget["type"] == "alarm")
+        .expect("an alarm widget");
+    let shown = alarm_widget["properties"]["alarms"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        shown,
+        alarms(&template).len(),
+        "every alarm on the dashboard"
     );
 }

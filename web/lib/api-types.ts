@@ -152,7 +152,10 @@ export interface components {
          * @example 01KB5Q2X8J6S4W0M3T7R9VYZCE
          */
         TaskId: string;
-        /** @description Opaque; an encoding of the last task id of the page. */
+        /**
+         * @description Opaque; an encoding of the last task id of the page (unpadded base64url of 16 bytes, so
+         *     its last character holds 2 bits).
+         */
         Cursor: string;
         /**
          * Format: date-time
@@ -694,7 +697,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The new task (or, for a replayed `Idempotency-Key`, the first one). */
+            /**
+             * @description The new task. For a replayed `Idempotency-Key` (`Idempotent-Replayed: true`), the
+             *     task as it was first created, even if it has been changed or deleted since.
+             */
             201: {
                 headers: {
                     "Cache-Control": components["headers"]["Cache-Control"];

@@ -108,6 +108,12 @@ impl AuthConfig {
     /// Reads the `AUTH_*` variables.
     pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let keys = key_source(&env)?;
+        if env("AUTH_JWKS_CA_BUNDLE").is_some() && !matches!(keys, KeySource::JwksUrl { .. }) {
+            return Err(ConfigError::new(
+                "AUTH_JWKS_CA_BUNDLE",
+                "is only read with AUTH_JWKS_URL (the CA of the JWKS server's certificate)",
+            ));
+        }
         let required = |name: &'static str| {
             env(name).ok_or_else(|| {
                 ConfigError::new(name, "is not set (Better Auth uses its baseURL for it)")
@@ -132,7 +138,8 @@ const KEY_SOURCE_VARIABLES: [&str; 4] = [
 ];
 
 /// The `AUTH_*` variables taskgate reads besides the key sources.
-const OTHER_AUTH_VARIABLES: [&str; 5] = [
+const OTHER_AUTH_VARIABLES: [&str; 6] = [
+    "AUTH_JWKS_CA_BUNDLE",
     "AUTH_HS256_PREVIOUS_SECRET",
     "AUTH_ISSUER",
     "AUTH_AUDIENCE",
@@ -388,6 +395,22 @@ mod tests {
         }
         assert!(jwks_url_error("https://auth.example.com/jwks#k").contains("fragment"));
         assert!(jwks_url_error("not a url").contains("not a URL"));
+    }
+
+    #[test]
+    fn a_jwks_ca_bundle_goes_with_a_jwks_url_only() {
+        let bundle = ("AUTH_JWKS_CA_BUNDLE", "/etc/taskgate/issuer-ca.pem");
+        let with_url = [ISS[0], ISS[1], ("AUTH_JWKS_URL", "https://a/jwks"), bundle];
+        assert!(AuthConfig::from_lookup(lookup(&with_url)).is_ok());
+        let inline = [ISS[0], ISS[1], ("AUTH_JWKS", "{}"), bundle];
+        let err = error(&inline);
+        assert_eq!(err.variable, "AUTH_JWKS_CA_BUNDLE");
+        assert!(err.reason.contains("AUTH_JWKS_URL"), "{err}");
+        assert_eq!(
+            auth_variables_set(vars(&[bundle])),
+            Ok(true),
+            "a variable taskgate reads"
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ mod jwks;
 mod keys;
 pub(crate) mod refresh;
 mod secret;
+#[cfg(test)]
+pub(crate) mod testing;
 mod token;
 
 use std::sync::Arc;
@@ -21,7 +23,8 @@ use aws_config::SdkConfig;
 pub use claims::Claims;
 use claims::Expected;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, process_env};
+use crate::metrics::Metric;
 use config::{AuthConfig, KeySource};
 use jwks::JwksUrl;
 use keys::KeySet;
@@ -99,6 +102,31 @@ impl AuthError {
             AuthError::KeysUnavailable => "keys_unavailable",
         }
     }
+
+    /// The metric that counts this refusal: its reason, grouped as operations read them
+    /// (docs/operations.md).
+    pub fn metric(&self) -> Metric {
+        match self {
+            AuthError::MissingToken => Metric::AuthMissing,
+            AuthError::MalformedAuthorization
+            | AuthError::TokenInQuery
+            | AuthError::TokenTooLarge
+            | AuthError::MalformedToken
+            | AuthError::UnsupportedHeader(_)
+            | AuthError::UnsupportedAlgorithm => Metric::AuthMalformed,
+            AuthError::Expired => Metric::AuthExpired,
+            AuthError::BadSignature | AuthError::AlgorithmMismatch => Metric::AuthBadSignature,
+            AuthError::WrongIssuer => Metric::AuthWrongIssuer,
+            AuthError::WrongAudience => Metric::AuthWrongAudience,
+            AuthError::UnknownKey => Metric::AuthUnknownKey,
+            AuthError::InvalidClaims
+            | AuthError::NotYetValid
+            | AuthError::IssuedInFuture
+            | AuthError::LifetimeTooLong => Metric::AuthInvalidClaims,
+            AuthError::Revoked => Metric::AuthRevoked,
+            AuthError::KeysUnavailable => Metric::AuthKeysUnavailable,
+        }
+    }
 }
 
 /// Verifies bearer tokens. Built once per cold start and shared by every invocation.
@@ -120,8 +148,10 @@ impl Authenticator {
     }
 
     /// Builds the verifier, on `aws` (the settings the app shares) when its keys are in Secrets
-    /// Manager. A JWKS URL is fetched once, bounded by a 2 s timeout (a failure is retried by
-    /// the first request); a secret is read once, and a failure stops the start.
+    /// Manager. A JWKS URL is fetched once, bounded by a 2 s timeout, trusting the roots of
+    /// [`jwks::trusted_roots`] (`AUTH_JWKS_CA_BUNDLE` read from the process environment); a
+    /// failed fetch does not stop the start: the first request fetches again. A secret is read
+    /// once, and a failure stops the start.
     pub async fn with_aws(
         config: &AuthConfig,
         aws: Option<&SdkConfig>,
@@ -133,8 +163,8 @@ impl Authenticator {
             )),
             KeySource::JwksInline(json) => Keys::Fixed(Arc::new(inline_jwks(json)?)),
             KeySource::JwksUrl { url, refresh } => {
-                let fetcher = JwksUrl::new(url.clone())
-                    .map_err(|reason| ConfigError::new("AUTH_JWKS_URL", reason))?;
+                let bundle = process_env(jwks::CA_BUNDLE_VARIABLE);
+                let fetcher = JwksUrl::new(url.clone(), jwks::trusted_roots(bundle.as_deref())?);
                 Keys::Refreshing(RefreshingKeys::start(Box::new(fetcher), *refresh).await.0)
             }
             KeySource::Hs256SecretId { id, refresh } => {

@@ -10,6 +10,7 @@ use super::config::hs256_secret;
 use super::keys::KeySet;
 use super::refresh::{Fetched, KeyFetcher};
 use crate::config::ConfigError;
+use crate::metrics::{self, Metric};
 
 /// The stage that signs and verifies.
 const CURRENT: &str = "AWSCURRENT";
@@ -46,8 +47,19 @@ impl SecretsManagerSecret {
         Self { client, id }
     }
 
-    /// The value of `stage`, or `None` when the secret has no version in that stage.
+    /// The value of `stage`, or `None` when the secret has no version in that stage. Each read
+    /// is counted, and a failed one counted again ([`Metric::SecretReads`],
+    /// [`Metric::SecretFailures`]).
     async fn stage(&self, stage: &'static str) -> Result<Option<Vec<u8>>, SecretError> {
+        metrics::count(Metric::SecretReads);
+        let read = self.read_stage(stage).await;
+        if read.is_err() {
+            metrics::count(Metric::SecretFailures);
+        }
+        read
+    }
+
+    async fn read_stage(&self, stage: &'static str) -> Result<Option<Vec<u8>>, SecretError> {
         let output = match self
             .client
             .get_secret_value()

@@ -9,10 +9,8 @@ use aws_smithy_http_client::Builder;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
-use rustls::RootCertStore;
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 
+use crate::ca_bundle;
 use crate::config::ConfigError;
 
 /// Amazon Root CA 1 to 4 and Starfield Services Root CA G2, from the Mozilla root program (the
@@ -37,39 +35,17 @@ pub(super) fn https_client(roots: &[u8]) -> SharedHttpClient {
 /// The roots to trust: the PEM file at `bundle` (`AWS_CA_BUNDLE`, read as the AWS CLI reads
 /// it) when set, for a proxy or an endpoint with a private CA; else the Amazon roots.
 pub(super) fn roots(bundle: Option<&str>) -> Result<Vec<u8>, ConfigError> {
-    let Some(path) = bundle else {
-        return Ok(AMAZON_ROOTS.to_vec());
-    };
-    let pem = std::fs::read(path).map_err(|error| {
-        ConfigError::new("AWS_CA_BUNDLE", format!("cannot read {path}: {error}"))
-    })?;
-    match trusted_count(&pem) {
-        Ok(0) => Err(ConfigError::new(
-            "AWS_CA_BUNDLE",
-            format!("{path} holds no PEM certificate"),
-        )),
-        Ok(_) => Ok(pem),
-        Err(reason) => Err(ConfigError::new(
-            "AWS_CA_BUNDLE",
-            format!("{path} is not a bundle of CA certificates: {reason}"),
-        )),
+    match bundle {
+        Some(path) => Ok(ca_bundle::read("AWS_CA_BUNDLE", path)?.pem),
+        None => Ok(AMAZON_ROOTS.to_vec()),
     }
-}
-
-/// How many trust anchors `pem` holds, or why one of its certificates cannot be one (the SDK
-/// would panic on it).
-fn trusted_count(pem: &[u8]) -> Result<usize, String> {
-    let mut roots = RootCertStore::empty();
-    for certificate in CertificateDer::pem_slice_iter(pem) {
-        let certificate = certificate.map_err(|error| error.to_string())?;
-        roots.add(certificate).map_err(|error| error.to_string())?;
-    }
-    Ok(roots.len())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
 
     #[test]
     fn the_built_in_roots_are_amazons_as_mozilla_ships_them() {
@@ -83,7 +59,7 @@ mod tests {
                 "not in Mozilla's root program: {certificate:?}"
             );
         }
-        assert_eq!(trusted_count(AMAZON_ROOTS), Ok(5));
+        assert_eq!(ca_bundle::trust_anchors(AMAZON_ROOTS).unwrap().len(), 5);
     }
 
     #[test]
@@ -108,14 +84,5 @@ mod tests {
             "{error}"
         );
         std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn a_bundle_must_hold_ca_certificates() {
-        assert_eq!(trusted_count(b""), Ok(0));
-        assert!(
-            trusted_count(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
-                .is_err()
-        );
     }
 }

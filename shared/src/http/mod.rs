@@ -5,4 +5,4 @@ pub mod request;
 pub mod response;
 pub mod routes;
 
-pub use problem::Problem;
+pub use problem::{Problem, ProblemKind};

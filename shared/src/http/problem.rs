@@ -1,4 +1,6 @@
 //! RFC 9457 `application/problem+json` responses, and the one place errors become statuses.
+//! [`ProblemKind`] lists every problem the API can answer, each with its status: `openapi.yaml`
+//! says the same (`tests/tests/openapi.rs` holds the two together).
 
 use lambda_http::http::header::{
     ALLOW, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE,
@@ -13,11 +15,136 @@ use crate::tasks::{StoreError, ValidationError};
 /// Seconds a client should wait before retrying after a 503.
 const RETRY_AFTER_SECS: &str = "1";
 
+/// What every problem's `type` starts with; the kind's name follows (a tag URI, RFC 4151).
+pub const TYPE_PREFIX: &str = "tag:taskgate,2026:problem:";
+
+/// Every kind of problem the API answers, each with its one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProblemKind {
+    InvalidBody,
+    InvalidTask,
+    InvalidQuery,
+    InvalidCursor,
+    InvalidIfMatch,
+    InvalidIdempotencyKey,
+    InvalidSessionId,
+    /// Lambda only: the event is not an API Gateway HTTP API request with valid headers.
+    InvalidEvent,
+    /// Lambda only: `Host` (with `X-Forwarded-Proto`) is not a host.
+    InvalidHost,
+    /// Lambda only: the path does not start with `/`.
+    InvalidPath,
+    Unauthorized,
+    Forbidden,
+    UserNotIsolable,
+    NotFound,
+    MethodNotAllowed,
+    TaskQuotaExceeded,
+    PreconditionFailed,
+    BodyTooLarge,
+    /// Lambda only: path and query over 16 KiB.
+    UriTooLong,
+    UnsupportedMediaType,
+    IdempotencyConflict,
+    Internal,
+    Unavailable,
+}
+
+impl ProblemKind {
+    /// Every kind, in the order of docs/api.md's table.
+    pub const ALL: [ProblemKind; 23] = [
+        Self::InvalidBody,
+        Self::InvalidTask,
+        Self::InvalidQuery,
+        Self::InvalidCursor,
+        Self::InvalidIfMatch,
+        Self::InvalidIdempotencyKey,
+        Self::InvalidSessionId,
+        Self::InvalidEvent,
+        Self::InvalidHost,
+        Self::InvalidPath,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::UserNotIsolable,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::TaskQuotaExceeded,
+        Self::PreconditionFailed,
+        Self::BodyTooLarge,
+        Self::UriTooLong,
+        Self::UnsupportedMediaType,
+        Self::IdempotencyConflict,
+        Self::Internal,
+        Self::Unavailable,
+    ];
+
+    /// The kind's name, the end of its `type` (e.g. `invalid-body`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::InvalidBody => "invalid-body",
+            Self::InvalidTask => "invalid-task",
+            Self::InvalidQuery => "invalid-query",
+            Self::InvalidCursor => "invalid-cursor",
+            Self::InvalidIfMatch => "invalid-if-match",
+            Self::InvalidIdempotencyKey => "invalid-idempotency-key",
+            Self::InvalidSessionId => "invalid-session-id",
+            Self::InvalidEvent => "invalid-event",
+            Self::InvalidHost => "invalid-host",
+            Self::InvalidPath => "invalid-path",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::UserNotIsolable => "user-not-isolable",
+            Self::NotFound => "not-found",
+            Self::MethodNotAllowed => "method-not-allowed",
+            Self::TaskQuotaExceeded => "task-quota-exceeded",
+            Self::PreconditionFailed => "precondition-failed",
+            Self::BodyTooLarge => "body-too-large",
+            Self::UriTooLong => "uri-too-long",
+            Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::IdempotencyConflict => "idempotency-conflict",
+            Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
+        }
+    }
+
+    /// The status every problem of this kind has.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidBody
+            | Self::InvalidTask
+            | Self::InvalidQuery
+            | Self::InvalidCursor
+            | Self::InvalidIfMatch
+            | Self::InvalidIdempotencyKey
+            | Self::InvalidSessionId
+            | Self::InvalidEvent
+            | Self::InvalidHost
+            | Self::InvalidPath => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::UserNotIsolable => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TaskQuotaExceeded => StatusCode::CONFLICT,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::IdempotencyConflict => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The problem's `type`: `tag:taskgate,2026:problem:<name>`.
+    pub fn type_uri(self) -> String {
+        format!("{TYPE_PREFIX}{}", self.name())
+    }
+}
+
 /// A problem detail: `{type, title, status, detail}`, with any headers the status needs.
 #[derive(Debug)]
 pub struct Problem {
-    status: StatusCode,
-    kind: &'static str,
+    kind: ProblemKind,
     detail: String,
     headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -32,52 +159,45 @@ struct ProblemBody<'a> {
 }
 
 impl Problem {
-    /// A problem of `status`; `kind` names its type (e.g. `invalid-body`).
-    pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
+    /// A problem of `kind`, with its status. A 503 always says when to retry (`Retry-After`).
+    pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
+        let mut headers = Vec::new();
+        if kind == ProblemKind::Unavailable {
+            headers.push((RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS)));
+        }
         Self {
-            status,
             kind,
             detail: detail.into(),
-            headers: Vec::new(),
+            headers,
         }
     }
 
+    /// Adds (or, for one already there, replaces) a header.
     fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.push((name, value));
         self
     }
 
-    pub fn bad_request(kind: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, kind, detail)
-    }
-
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", detail)
+        Self::new(ProblemKind::NotFound, detail)
     }
 
     /// 503 with `Retry-After`: the request did not finish within its deadline.
     pub fn deadline_exceeded() -> Self {
         Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ProblemKind::Unavailable,
             "the request did not complete in time; retry shortly",
         )
-        .with_header(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS))
     }
 
     /// 500: something on our side failed; the detail never says what (the log does).
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the request could not be completed",
-        )
+        Self::new(ProblemKind::Internal, "the request could not be completed")
     }
 
     pub fn forbidden() -> Self {
         Self::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+            ProblemKind::Forbidden,
             "the user in the path is not the user of the token",
         )
     }
@@ -88,8 +208,7 @@ impl Problem {
         let allowed = allowed.join(", ");
         let header = HeaderValue::from_str(&allowed).unwrap_or(HeaderValue::from_static(""));
         Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
+            ProblemKind::MethodNotAllowed,
             format!("{method} is not allowed here; allowed: {allowed}"),
         )
         .with_header(ALLOW, header)
@@ -97,16 +216,17 @@ impl Problem {
 
     /// The response: `application/problem+json`, never a stack trace or a store message.
     pub fn into_response(self) -> Response<Body> {
-        let title = self.status.canonical_reason().unwrap_or("Error");
+        let status = self.kind.status();
+        let title = status.canonical_reason().unwrap_or("Error");
         let body = ProblemBody {
-            kind: format!("tag:taskgate,2026:problem:{}", self.kind),
+            kind: self.kind.type_uri(),
             title,
-            status: self.status.as_u16(),
+            status: status.as_u16(),
             detail: &self.detail,
         };
         let json = serde_json::to_string(&body).unwrap_or_default();
         let mut response = Response::new(Body::Text(json));
-        *response.status_mut() = self.status;
+        *response.status_mut() = status;
         let headers = response.headers_mut();
         headers.insert(
             CONTENT_TYPE,
@@ -140,22 +260,21 @@ impl From<AuthError> for Problem {
             ),
             AuthError::KeysUnavailable => {
                 return Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
+                    ProblemKind::Unavailable,
                     "the token cannot be verified right now; retry shortly",
                 )
                 .with_header(RETRY_AFTER, HeaderValue::from_static(KEYS_RETRY_AFTER_SECS));
             }
             _ => (INVALID_TOKEN, "invalid token"),
         };
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+        Self::new(ProblemKind::Unauthorized, detail)
             .with_header(WWW_AUTHENTICATE, HeaderValue::from_static(challenge))
     }
 }
 
 impl From<ValidationError> for Problem {
     fn from(error: ValidationError) -> Self {
-        Self::bad_request("invalid-task", error.to_string())
+        Self::new(ProblemKind::InvalidTask, error.to_string())
     }
 }
 
@@ -164,29 +283,23 @@ impl From<StoreError> for Problem {
         match error {
             StoreError::NotFound => Self::not_found("no such task"),
             StoreError::VersionMismatch => Self::new(
-                StatusCode::PRECONDITION_FAILED,
-                "precondition-failed",
+                ProblemKind::PreconditionFailed,
                 "If-Match does not match the task's current ETag",
             ),
             StoreError::IdempotencyConflict => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency-conflict",
+                ProblemKind::IdempotencyConflict,
                 "this Idempotency-Key was already used with a different request body",
             ),
             StoreError::QuotaExceeded => Self::new(
-                StatusCode::CONFLICT,
-                "task-quota-exceeded",
+                ProblemKind::TaskQuotaExceeded,
                 "you have as many tasks as your quota allows; delete some to create more",
             ),
             StoreError::Unavailable => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+                ProblemKind::Unavailable,
                 "the task store is busy or unavailable; retry shortly",
-            )
-            .with_header(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS)),
+            ),
             StoreError::UserNotIsolable => Self::new(
-                StatusCode::FORBIDDEN,
-                "user-not-isolable",
+                ProblemKind::UserNotIsolable,
                 "this user id holds characters (or is longer than) an IAM session tag allows, so \
                  per-user data isolation cannot serve it",
             ),
@@ -195,5 +308,40 @@ impl From<StoreError> for Problem {
                 Self::internal()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn each_kind_has_its_own_name_and_answers_with_its_status_and_type() {
+        let names: HashSet<&str> = ProblemKind::ALL.iter().map(|kind| kind.name()).collect();
+        assert_eq!(names.len(), ProblemKind::ALL.len());
+        for kind in ProblemKind::ALL {
+            let response = Problem::new(kind, "detail").into_response();
+            assert_eq!(response.status(), kind.status(), "{kind:?}");
+            let Body::Text(body) = response.body() else {
+                panic!("{kind:?}: no text body");
+            };
+            let body: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(body["type"], kind.type_uri());
+            assert_eq!(body["status"], kind.status().as_u16());
+        }
+    }
+
+    #[test]
+    fn every_503_says_when_to_retry() {
+        let retry_after = |problem: Problem| problem.into_response().headers()[RETRY_AFTER].clone();
+        assert_eq!(
+            retry_after(Problem::new(ProblemKind::Unavailable, "x")),
+            "1"
+        );
+        assert_eq!(retry_after(Problem::deadline_exceeded()), "1");
+        assert_eq!(retry_after(StoreError::Unavailable.into()), "1");
+        assert_eq!(retry_after(AuthError::KeysUnavailable.into()), "30");
     }
 }

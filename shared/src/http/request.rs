@@ -2,12 +2,11 @@
 //! a precise 4xx when it is wrong.
 
 use lambda_http::aws_lambda_events::query_map::QueryMap;
-use lambda_http::http::StatusCode;
 use lambda_http::http::header::{CONTENT_TYPE, HeaderName, IF_MATCH};
 use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
 
-use super::Problem;
+use super::{Problem, ProblemKind};
 use crate::tasks::{Cursor, ListQuery, PageLimit};
 
 /// Largest request body accepted.
@@ -16,6 +15,11 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 /// The `Idempotency-Key` header's name, parsed once.
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// The list's query parameters: `status`, `limit` and `cursor`, as [`list_query`] reads them.
+pub const LIST_PARAMETERS: [&str; 3] = [STATUS, LIMIT, CURSOR];
+const STATUS: &str = "status";
+const LIMIT: &str = "limit";
+const CURSOR: &str = "cursor";
 
 /// The body as JSON `T`: `Content-Type` must be JSON, the body at most 16 KiB of UTF-8.
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
@@ -26,8 +30,7 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
         .unwrap_or("");
     if !is_json(content_type) {
         return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
+            ProblemKind::UnsupportedMediaType,
             "send the body as Content-Type: application/json",
         ));
     }
@@ -38,8 +41,7 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
     };
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
+            ProblemKind::BodyTooLarge,
             format!(
                 "the body is {} bytes; at most {MAX_BODY_BYTES} are accepted",
                 bytes.len()
@@ -47,15 +49,19 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
         ));
     }
     if bytes.is_empty() {
-        return Err(Problem::bad_request(
-            "invalid-body",
+        return Err(Problem::new(
+            ProblemKind::InvalidBody,
             "the body is empty; send a JSON object",
         ));
     }
     let text = std::str::from_utf8(bytes)
-        .map_err(|_| Problem::bad_request("invalid-body", "the body is not valid UTF-8"))?;
-    serde_json::from_str(text)
-        .map_err(|e| Problem::bad_request("invalid-body", format!("the body is not valid: {e}")))
+        .map_err(|_| Problem::new(ProblemKind::InvalidBody, "the body is not valid UTF-8"))?;
+    serde_json::from_str(text).map_err(|e| {
+        Problem::new(
+            ProblemKind::InvalidBody,
+            format!("the body is not valid: {e}"),
+        )
+    })
 }
 
 /// `application/json` or any `+json` type, with or without parameters.
@@ -79,8 +85,7 @@ pub fn if_match(request: &Request) -> Result<Option<u64>, Problem> {
     }
     if value.starts_with("W/") {
         return Err(Problem::new(
-            StatusCode::PRECONDITION_FAILED,
-            "precondition-failed",
+            ProblemKind::PreconditionFailed,
             "a weak ETag never matches If-Match",
         ));
     }
@@ -91,8 +96,8 @@ pub fn if_match(request: &Request) -> Result<Option<u64>, Problem> {
         .and_then(|v| v.parse().ok())
         .map(Some)
         .ok_or_else(|| {
-            Problem::bad_request(
-                "invalid-if-match",
+            Problem::new(
+                ProblemKind::InvalidIfMatch,
                 "If-Match must be one ETag as the API sent it (e.g. \"3\") or *",
             )
         })
@@ -108,8 +113,8 @@ pub fn idempotency_key(request: &Request) -> Result<Option<String>, Problem> {
         || key.len() > MAX_IDEMPOTENCY_KEY_CHARS
         || !key.iter().all(|b| b.is_ascii_graphic())
     {
-        return Err(Problem::bad_request(
-            "invalid-idempotency-key",
+        return Err(Problem::new(
+            ProblemKind::InvalidIdempotencyKey,
             format!(
                 "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters"
             ),
@@ -121,30 +126,33 @@ pub fn idempotency_key(request: &Request) -> Result<Option<String>, Problem> {
 /// `?status=all|pending|completed&limit=1..100&cursor=...`.
 pub fn list_query(request: &Request) -> Result<ListQuery, Problem> {
     let param = |name| query_param(request, name);
-    let status = match param("status") {
+    let status = match param(STATUS) {
         None => Default::default(),
         Some(status) => status.parse().map_err(|_| {
-            Problem::bad_request("invalid-query", "status must be all, pending or completed")
+            Problem::new(
+                ProblemKind::InvalidQuery,
+                "status must be all, pending or completed",
+            )
         })?,
     };
-    let limit = match param("limit") {
+    let limit = match param(LIMIT) {
         None => PageLimit::DEFAULT,
         Some(limit) => limit
             .parse::<usize>()
             .ok()
             .and_then(PageLimit::new)
             .ok_or_else(|| {
-                Problem::bad_request(
-                    "invalid-query",
+                Problem::new(
+                    ProblemKind::InvalidQuery,
                     format!("limit must be a whole number from 1 to {}", PageLimit::MAX),
                 )
             })?,
     };
-    let after = match param("cursor") {
+    let after = match param(CURSOR) {
         None => None,
         Some(cursor) => Some(Cursor::decode(cursor).ok_or_else(|| {
-            Problem::bad_request(
-                "invalid-cursor",
+            Problem::new(
+                ProblemKind::InvalidCursor,
                 "cursor is not one this API returned; start again without it",
             )
         })?),

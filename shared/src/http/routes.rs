@@ -1,7 +1,12 @@
-//! The one route table: every route of the API, its method, path template and Lambda function.
-//! The local server, the tests, the SAM template check and the path-parameter fallback all read it.
+//! The one route table: every route of the API, its method, path template and Lambda function,
+//! and its contract: parameters, success status and the problems it can answer. The local
+//! server, the tests, the SAM template check, the path-parameter fallback and the check of
+//! `openapi.yaml` (`tests/tests/openapi.rs`) all read it.
 
-use lambda_http::http::Method;
+use lambda_http::http::{Method, StatusCode};
+
+use super::ProblemKind::{self, *};
+use super::request::LIST_PARAMETERS;
 
 /// One route of the API contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +33,25 @@ pub const ROUTES: [Route; 8] = [
     Route::CompleteTask,
     Route::RevokeSessions,
     Route::RevokeSession,
+];
+
+/// The problems of a request that matches no route: no route has its path (404), or its path
+/// has no route for its method (405, with `Allow`).
+pub const UNROUTED_PROBLEMS: [ProblemKind; 2] = [NotFound, MethodNotAllowed];
+
+/// The problems every route can answer: the event refused before the handler runs (Lambda
+/// only, `crate::lambda`), the token and the path's user, and failures on our side.
+const EVERY_ROUTE_PROBLEMS: [ProblemKind; 10] = [
+    InvalidEvent,
+    InvalidBody,
+    InvalidHost,
+    InvalidPath,
+    UriTooLong,
+    Unauthorized,
+    Forbidden,
+    UserNotIsolable,
+    Internal,
+    Unavailable,
 ];
 
 const COLLECTION: &str = "/api/{user_id}/tasks";
@@ -77,6 +101,71 @@ impl Route {
             Route::RevokeSessions => "revoke-sessions",
             Route::RevokeSession => "revoke-session",
         }
+    }
+
+    /// The status of a success.
+    pub fn success(self) -> StatusCode {
+        match self {
+            Route::CreateTask => StatusCode::CREATED,
+            Route::DeleteTask | Route::RevokeSessions | Route::RevokeSession => {
+                StatusCode::NO_CONTENT
+            }
+            Route::ListTasks | Route::GetTask | Route::UpdateTask | Route::CompleteTask => {
+                StatusCode::OK
+            }
+        }
+    }
+
+    /// Every problem the route can answer: those of every route, then its own.
+    pub fn problems(self) -> Vec<ProblemKind> {
+        let own: &[ProblemKind] = match self {
+            Route::ListTasks => &[InvalidQuery, InvalidCursor],
+            Route::CreateTask => &[
+                InvalidTask,
+                InvalidIdempotencyKey,
+                BodyTooLarge,
+                UnsupportedMediaType,
+                TaskQuotaExceeded,
+                IdempotencyConflict,
+            ],
+            Route::GetTask => &[NotFound],
+            Route::UpdateTask => &[
+                InvalidTask,
+                InvalidIfMatch,
+                NotFound,
+                PreconditionFailed,
+                BodyTooLarge,
+                UnsupportedMediaType,
+            ],
+            Route::DeleteTask | Route::CompleteTask => {
+                &[InvalidIfMatch, NotFound, PreconditionFailed]
+            }
+            Route::RevokeSessions => &[],
+            Route::RevokeSession => &[InvalidSessionId],
+        };
+        EVERY_ROUTE_PROBLEMS.iter().chain(own).copied().collect()
+    }
+
+    /// The query parameters the route reads.
+    pub fn query_parameters(self) -> &'static [&'static str] {
+        match self {
+            Route::ListTasks => &LIST_PARAMETERS,
+            _ => &[],
+        }
+    }
+
+    /// The request headers the route reads, besides `Authorization` and `Content-Type`.
+    pub fn request_headers(self) -> &'static [&'static str] {
+        match self {
+            Route::CreateTask => &["Idempotency-Key"],
+            Route::UpdateTask | Route::DeleteTask | Route::CompleteTask => &["If-Match"],
+            _ => &[],
+        }
+    }
+
+    /// Whether the route reads a JSON body.
+    pub fn takes_body(self) -> bool {
+        matches!(self, Route::CreateTask | Route::UpdateTask)
     }
 
     /// API Gateway's route key, e.g. `GET /api/{user_id}/tasks`.

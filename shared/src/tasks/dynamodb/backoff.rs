@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use crate::metrics::{self, Metric};
+
 /// The ceiling of the first wait; it doubles with each retry.
 const FIRST_CEILING: Duration = Duration::from_millis(10);
 /// The highest ceiling of any wait.
@@ -27,11 +29,13 @@ impl Backoff {
     }
 
     /// After a lost attempt: waits a random time up to a ceiling that doubles with each retry
-    /// ("full jitter"), then returns `true`; or returns `false` at once when the budget is spent.
+    /// ("full jitter"), then returns `true` (a retry, counted as [`Metric::WriteConflicts`]); or
+    /// returns `false` at once when the budget is spent.
     pub async fn retry(&mut self) -> bool {
         if self.attempts >= self.budget {
             return false;
         }
+        metrics::count(Metric::WriteConflicts);
         let wait = rand::rng().random_range(Duration::ZERO..=ceiling(self.attempts));
         self.attempts += 1;
         tokio::time::sleep(wait).await;

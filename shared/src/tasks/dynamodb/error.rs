@@ -6,11 +6,12 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 
 use crate::tasks::StoreError;
 
-/// Error codes DynamoDB uses when a request was throttled.
-const THROTTLING_CODES: [&str; 3] = [
+/// Error codes AWS uses when a request was throttled: DynamoDB's three, and STS's `Throttling`.
+pub const THROTTLING_CODES: [&str; 4] = [
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
     "RequestLimitExceeded",
+    "Throttling",
 ];
 
 /// Maps an SDK error the caller did not expect (after the SDK's own retries).

@@ -34,6 +34,10 @@ pub const STATUS_INDEX: &str = "by_status";
 pub const TASK_COUNT: &str = "task_count";
 /// The sort key of the user's counter item.
 const COUNTER_KEY: &str = "#count";
+/// The sort key of the user's revocation item.
+pub(super) const REVOCATION_KEY: &str = "#revocation";
+/// The start of an idempotency record's sort key.
+const RECORD_PREFIX: &str = "#idempotency#";
 /// The attribute of an idempotency record that holds the id of the task it created.
 const CREATED_TASK: &str = "created_task_id";
 
@@ -49,8 +53,32 @@ pub fn task_key(user_id: &str, task_id: TaskId) -> Item {
 pub fn record_key(user_id: &str, key: &str) -> Item {
     HashMap::from([
         (USER_ID.into(), s(user_id)),
-        (TASK_ID.into(), s(&format!("#idempotency#{key}"))),
+        (TASK_ID.into(), s(&format!("{RECORD_PREFIX}{key}"))),
     ])
+}
+
+/// What an item of the table is, by its sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ItemKind {
+    Task,
+    IdempotencyRecord,
+    Counter,
+    Revocation,
+    /// A sort key none of the above has (or none at all).
+    Other,
+}
+
+/// The kind of `item`, by its sort key.
+pub fn item_kind(item: &Item) -> ItemKind {
+    match item.get(TASK_ID) {
+        Some(AttributeValue::S(key)) if key.as_str() >= LOWEST_TASK_KEY => ItemKind::Task,
+        Some(AttributeValue::S(key)) if key == COUNTER_KEY => ItemKind::Counter,
+        Some(AttributeValue::S(key)) if key == REVOCATION_KEY => ItemKind::Revocation,
+        Some(AttributeValue::S(key)) if key.starts_with(RECORD_PREFIX) => {
+            ItemKind::IdempotencyRecord
+        }
+        _ => ItemKind::Other,
+    }
 }
 
 /// The key of the user's task counter.
@@ -301,6 +329,24 @@ mod tests {
         assert_eq!(start[USER_ID], s("u1"));
         assert_eq!(start[TASK_ID], s(ID));
         assert_eq!(start[STATUS_TASK], s(&format!("completed#{ID}")));
+    }
+
+    #[test]
+    fn each_kind_of_item_is_told_by_its_sort_key() {
+        let task = task_item(&task(None));
+        assert_eq!(item_kind(&task), ItemKind::Task);
+        assert_eq!(
+            item_kind(&record_key("u1", "k")),
+            ItemKind::IdempotencyRecord
+        );
+        assert_eq!(item_kind(&counter_key("u1")), ItemKind::Counter);
+        let revocation = Item::from([(TASK_ID.into(), s(REVOCATION_KEY))]);
+        assert_eq!(item_kind(&revocation), ItemKind::Revocation);
+        assert_eq!(
+            item_kind(&Item::from([(TASK_ID.into(), s("#x"))])),
+            ItemKind::Other
+        );
+        assert_eq!(item_kind(&Item::new()), ItemKind::Other);
     }
 
     #[test]

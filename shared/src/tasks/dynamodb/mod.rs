@@ -6,8 +6,9 @@
 //! partition ([`revocation`](self)).
 
 mod backoff;
+mod client_metrics;
 mod error;
-mod item;
+pub mod item;
 mod revocation;
 mod tenant;
 
@@ -42,6 +43,7 @@ use super::{
     TaskChanges, TaskId, TaskStore,
 };
 use crate::config::{ConfigError, DEFAULT_TASK_QUOTA};
+use crate::metrics::{self, Metric};
 
 /// How long the cold-start call that opens the connection may take.
 pub const PRIME_TIMEOUT: Duration = Duration::from_secs(1);
@@ -66,7 +68,9 @@ const NAMES: [(&str, &str); 10] = [
 ];
 
 pub use revocation::{REVOCATION_READ_ATTRIBUTES, REVOCATION_WRITE_ATTRIBUTES};
-pub use tenant::{ItemAccess, TenantClients, USER_TAG, session_policy};
+pub use tenant::{
+    ItemAccess, MAX_CONCURRENT_ASSUME_ROLE, TenantClients, USER_TAG, prime_sts, session_policy,
+};
 
 /// Tasks in a DynamoDB table.
 pub struct DynamoDbStore {
@@ -100,8 +104,16 @@ impl DynamoDbStore {
         Ok(Self::connect(&crate::aws::load(loader).await?, table))
     }
 
-    /// A store on an existing client (nothing to prime).
+    /// A store on an existing client (nothing to prime), which from then on also counts its
+    /// retries and throttles for the invocation's metrics.
     pub fn new(client: Client, table: &str) -> Self {
+        let client = Client::from_conf(
+            client
+                .config()
+                .to_builder()
+                .interceptor(client_metrics::ClientMetrics)
+                .build(),
+        );
         Self {
             client,
             tenants: None,
@@ -659,6 +671,7 @@ fn cancellation_codes(
             "TransactionConflict" => Ok(Code::Conflict),
             "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded" => {
                 tracing::warn!(code = ?reason.code(), "transaction throttled");
+                metrics::count(Metric::DynamoDbThrottles);
                 Err(StoreError::Unavailable)
             }
             other => Err(StoreError::Internal(format!(

@@ -16,12 +16,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use super::DynamoDbStore;
 use super::backoff::Backoff;
 use super::error::unexpected;
-use super::item::{Item, TASK_ID, USER_ID, corrupt, n, number, s};
+use super::item::{Item, REVOCATION_KEY, TASK_ID, USER_ID, corrupt, n, number, s};
 use crate::revocation::{Revocation, RevocationState, RevocationStore};
 use crate::tasks::StoreError;
 
-/// The sort key of the user's revocation item.
-const REVOCATION_KEY: &str = "#revocation";
 const NOT_BEFORE: &str = "not_before";
 const REVOKED_SESSIONS: &str = "revoked_sessions";
 const REVOCATION_VERSION: &str = "revocation_version";

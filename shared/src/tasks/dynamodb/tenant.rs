@@ -5,18 +5,31 @@
 //! names (the app names that of the routes its process serves).
 //! Clients are cached per user (bounded LRU); each refreshes its credentials before they expire,
 //! one `AssumeRole` at a time, and all share the one HTTP connection pool of the SDK settings.
+//! An instance runs at most [`MAX_CONCURRENT_ASSUME_ROLE`] `AssumeRole` calls at once, each
+//! counted ([`Metric::StsAssumeRole`]), as its failures and throttles are. A failure fails the
+//! request's store call (503), never falls back to the function's own credentials.
 
 use std::num::NonZeroUsize;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_config::identity::IdentityCache;
 use aws_config::sts::AssumeRoleProvider;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, future};
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::config::http::HttpResponse;
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use lru::LruCache;
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
+use super::PRIME_TIMEOUT;
+use super::client_metrics::ClientMetrics;
+use super::error::THROTTLING_CODES;
+use crate::metrics::{self, Metric};
 use crate::tasks::StoreError;
 
 /// The session tag that carries the user id; the tenant role's policy reads it back as
@@ -28,6 +41,13 @@ const CACHED_USERS: NonZeroUsize = NonZeroUsize::new(1024).unwrap();
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 /// The longest value IAM accepts for a session tag.
 const MAX_TAG_VALUE_CHARS: usize = 256;
+/// `AssumeRole` calls one instance makes at once; more wait for a turn (within the request's
+/// deadline). A Lambda instance serves one request at a time, which needs one call at most, so
+/// this binds a process serving many at once (`taskgate-local`, a container): a crowd of new
+/// users there becomes a steady trickle instead of a burst against the account's STS quota
+/// (docs/operations.md#the-sts-budget). Fixed, not configured: 4 calls of ~20 ms each are ~200
+/// sessions a second, past what one process's users need while the quota is shared.
+pub const MAX_CONCURRENT_ASSUME_ROLE: usize = 4;
 
 /// Per-user DynamoDB clients on the tenant role.
 pub struct TenantClients {
@@ -35,6 +55,8 @@ pub struct TenantClients {
     role_arn: String,
     session_policy: String,
     clients: Mutex<LruCache<String, Client>>,
+    /// Turns to call `AssumeRole`, shared by every user's credentials.
+    turns: Arc<Semaphore>,
 }
 
 impl TenantClients {
@@ -46,6 +68,7 @@ impl TenantClients {
             role_arn: role_arn.to_string(),
             session_policy: session_policy(access),
             clients: Mutex::new(LruCache::new(CACHED_USERS)),
+            turns: Arc::new(Semaphore::new(MAX_CONCURRENT_ASSUME_ROLE)),
         }
     }
 
@@ -65,7 +88,12 @@ impl TenantClients {
             .policy(self.session_policy.clone())
             .build()
             .await;
+        let credentials = TakingTurns {
+            assume_role: credentials,
+            turns: self.turns.clone(),
+        };
         let config = aws_sdk_dynamodb::config::Builder::from(&self.config)
+            .interceptor(ClientMetrics)
             .credentials_provider(credentials)
             .identity_cache(
                 IdentityCache::lazy()
@@ -85,6 +113,74 @@ impl TenantClients {
     fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<String, Client>> {
         self.clients.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Opens the STS connection that the first request's `AssumeRole` will use (DNS, TCP, TLS),
+/// with one `GetCallerIdentity` on the function's own credentials (which no policy can deny),
+/// bounded by [`PRIME_TIMEOUT`]: a cold start runs it beside the DynamoDB priming. A failure is
+/// only logged: the first `AssumeRole` then opens the connection itself.
+pub async fn prime_sts(config: &SdkConfig) {
+    let call = aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send();
+    match tokio::time::timeout(PRIME_TIMEOUT, call).await {
+        Ok(Ok(_)) => tracing::debug!("STS connection primed"),
+        Ok(Err(error)) => tracing::warn!(
+            error = %DisplayErrorContext(&error),
+            "priming the STS connection failed"
+        ),
+        Err(_) => tracing::warn!("priming the STS connection timed out"),
+    }
+}
+
+/// A user's `AssumeRole` credentials, loaded when one of the instance's turns is free, and
+/// counted.
+#[derive(Debug)]
+struct TakingTurns {
+    assume_role: AssumeRoleProvider,
+    turns: Arc<Semaphore>,
+}
+
+impl TakingTurns {
+    async fn load(&self) -> Result<aws_credential_types::Credentials, CredentialsError> {
+        let _turn = self
+            .turns
+            .acquire()
+            .await
+            .map_err(CredentialsError::provider_error)?;
+        metrics::count(Metric::StsAssumeRole);
+        let loaded = self.assume_role.provide_credentials().await;
+        if let Err(error) = &loaded {
+            metrics::count(Metric::StsFailures);
+            let throttled = is_throttled(error);
+            if throttled {
+                metrics::count(Metric::StsThrottles);
+            }
+            tracing::warn!(
+                throttled,
+                error = %DisplayErrorContext(error),
+                "AssumeRole of the tenant role failed"
+            );
+        }
+        loaded
+    }
+}
+
+impl ProvideCredentials for TakingTurns {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(self.load())
+    }
+}
+
+/// Whether STS refused the `AssumeRole` of `error` for its request rate.
+fn is_throttled(error: &CredentialsError) -> bool {
+    std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>())
+        .and_then(|error| error.as_service_error()?.code())
+        .is_some_and(|code| THROTTLING_CODES.contains(&code))
 }
 
 /// DynamoDB item actions a caller may make: on any attribute, or only on some (IAM's
