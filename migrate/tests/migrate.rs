@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
-    ScalarAttributeType, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
 };
 use chrono::{DateTime, Utc};
 use taskgate::revocation::RevocationStore;
@@ -26,7 +26,7 @@ use taskgate::tasks::{
 };
 use taskgate_migrate::{Checkpoint, Options, UserCounts, count_by_user};
 use taskgate_tests::aws_front_door::{AwsFrontDoor, Refusal};
-use taskgate_tests::dynamodb_local::{self, REGION, scratch_dir, store_at};
+use taskgate_tests::dynamodb_local::{self, REGION, batch_put, scratch_dir, store_at};
 
 /// What was put in a source table, per user.
 #[derive(Debug, Default, Clone)]
@@ -138,36 +138,8 @@ async fn seeded_source(
         }
         seeded.insert(user, mine);
     }
-    batch_put(client, &name, items).await;
+    batch_put(client, &name, &items).await;
     (name, seeded)
-}
-
-/// BatchWriteItem in batches of 25, until nothing is left unprocessed.
-async fn batch_put(client: &Client, table: &str, items: Vec<Item>) {
-    for chunk in items.chunks(25) {
-        let mut requests: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                let put = PutRequest::builder()
-                    .set_item(Some(item.clone()))
-                    .build()
-                    .unwrap();
-                WriteRequest::builder().put_request(put).build()
-            })
-            .collect();
-        while !requests.is_empty() {
-            let written = client
-                .batch_write_item()
-                .request_items(table, requests)
-                .send()
-                .await
-                .expect("BatchWriteItem");
-            requests = written
-                .unprocessed_items
-                .and_then(|mut left| left.remove(table))
-                .unwrap_or_default();
-        }
-    }
 }
 
 fn unique() -> usize {
@@ -408,7 +380,7 @@ async fn a_difference_fails_the_verification_and_a_target_without_the_index_is_r
     let (extra_user, mine) = seeded.iter().nth(2).unwrap();
     let mut extra = mine.tasks[0].clone();
     extra.id = TaskId::new(&std::sync::Mutex::new(ulid::Generator::new()), Utc::now());
-    batch_put(&client, &target, vec![task_item(&extra)]).await;
+    batch_put(&client, &target, &[task_item(&extra)]).await;
     let checkpoint = scratch_dir("migrate").join("checkpoint.json");
     let (code, output) = migrate(&local.endpoint(), &args(&source, &target, &checkpoint)).await;
     assert_eq!(code, 1, "{output}");

@@ -251,7 +251,7 @@ pub fn item_access(route: Route) -> &'static [ItemAccess] {
 }
 
 /// The DynamoDB item access of the Lambda authorizer: reading the revocation state, nothing else
-/// (its role has no other table access, not even `DescribeTable`).
+/// (beside it, its role may only `DescribeTable`, the cold-start call, which reads no item).
 pub const AUTHORIZER_ITEM_ACCESS: &[ItemAccess] = &[READ_REVOCATION];
 
 /// The item access of `routes`, each once.

@@ -108,17 +108,16 @@ impl Authorizer {
 
     /// Builds the authorizer from configuration: the routes' verifier, and revocation states
     /// read from DynamoDB when `TASKS_TABLE` is set (in `iam` isolation through the tenant role,
-    /// whose session may only read them), else kept in memory; the keys load while the AWS
-    /// settings do. It opens no DynamoDB connection at start (its role may not call
-    /// `DescribeTable`); in `iam` isolation it opens the STS one.
+    /// whose session may only read them), else kept in memory. As for the routes, the keys load
+    /// while the AWS settings load and the DynamoDB connections (and in `iam` isolation the STS
+    /// one) are primed, so that the first answer finds them open.
     pub async fn from_config(config: &Config) -> Result<Self, ConfigError> {
         let (authenticator, store) = authenticator_beside(config, |aws| async move {
             let store: Arc<dyn RevocationStore> = match (config.tasks_table.as_ref(), aws) {
                 (Some(table), Some(aws)) => {
-                    let client = aws_sdk_dynamodb::Client::new(&aws);
-                    let store = DynamoDbStore::new(client, table);
+                    let store = DynamoDbStore::connect(&aws, table);
                     let store = isolated(store, config, &aws, AUTHORIZER_ITEM_ACCESS);
-                    tenant_connection_primed(config, &aws).await;
+                    tokio::join!(store.primed(), tenant_connection_primed(config, &aws));
                     Arc::new(store)
                 }
                 _ => {

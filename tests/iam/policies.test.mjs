@@ -11,9 +11,11 @@
 // code) narrows it to what its route needs. In app isolation each function role may do exactly
 // what its route needs, on the whole table. Every route may read the user's revocation item, and
 // only its key, not_before and revoked_sessions; the revoke routes may update it and nothing else.
-// The Lambda authorizer's role may read that revocation item and nothing else of the table (not
-// even DescribeTable), like a route in either mode; the Python whoami route's role may touch
-// nothing of the table, the tenant role or the secret. Every function role may also write X-Ray
+// The Lambda authorizer's role may read that revocation item and nothing else of the table, like a
+// route in either mode. Every Rust function role may call DescribeTable on the table (its
+// cold-start call, which opens the DynamoDB connections; it reveals the table's metadata, never an
+// item). The Python whoami route's role may touch nothing of the table, the tenant role or the
+// secret. Every function role may also write X-Ray
 // traces (active tracing), and nothing more through that policy; CodeDeploy's role (canary
 // deployments, SAM's) is trusted by CodeDeploy only and may not touch the table or the tenant role.
 
@@ -83,17 +85,16 @@ const ROUTES = [
     revocation: 'write',
   },
 ]
-/** The Lambda authorizer: no item action, only the revocation check; no DescribeTable either. */
+/** The Lambda authorizer: no item action, only the revocation check. */
 const AUTHORIZER = {
   role: 'AuthorizerFunctionRole',
   fn: 'authorizer',
   route: 'the Lambda authorizer',
   actions: [],
   revocation: 'read',
-  describeTable: false,
 }
-/** Every Rust function: the routes (which prime with DescribeTable) and the authorizer. */
-const FUNCTIONS = [...ROUTES.map((r) => ({ ...r, describeTable: true })), AUTHORIZER]
+/** Every Rust function, each priming its DynamoDB connections with DescribeTable: the routes and the authorizer. */
+const FUNCTIONS = [...ROUTES, AUTHORIZER]
 const FUNCTION_ROLES = FUNCTIONS.map((r) => r.role)
 /** The Python example route behind the authorizer (examples/whoami). */
 const WHOAMI_ROLE = 'WhoamiFunctionRole'
@@ -296,7 +297,7 @@ describe('iam isolation: a TenantDataRole session tagged taskgate_user=userA', (
 })
 
 describe('iam isolation: the function roles (identity policies, SAM-generated)', () => {
-  for (const { role, describeTable } of FUNCTIONS) {
+  for (const { role } of FUNCTIONS) {
     describe(role, () => {
       const fn = (action, { resource = TABLE_ARN, context = {}, ignored = [] } = {}) => ({
         principal: functionSession(role),
@@ -310,7 +311,7 @@ describe('iam isolation: the function roles (identity policies, SAM-generated)',
       test('attached policies: AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAccess, AssumeTenantRolePolicy, and its inline policy for DescribeTable only', () => {
         const { ManagedPolicyArns, Policies = [] } = iam.resource(role).Properties
         assert.deepEqual(ManagedPolicyArns, [LAMBDA_BASIC, XRAY_WRITE, managedPolicyArn('AssumeTenantRolePolicy')])
-        assert.equal(Policies.length, describeTable ? 1 : 0)
+        assert.equal(Policies.length, 1)
       })
 
       for (const action of ITEM_ACTIONS) {
@@ -322,8 +323,7 @@ describe('iam isolation: the function roles (identity policies, SAM-generated)',
         })
       }
 
-      test(`DescribeTable on the table ${describeTable ? 'allowed (the cold-start call)' : 'denied (it does not prime)'}`, () =>
-        (describeTable ? assertAllowed : assertDenied)(fn('dynamodb:DescribeTable')))
+      test('DescribeTable on the table allowed (the cold-start call)', () => assertAllowed(fn('dynamodb:DescribeTable')))
       test('DescribeTable on another table denied', () =>
         assertDenied(fn('dynamodb:DescribeTable', { resource: OTHER_TABLE_ARN })))
 
@@ -395,7 +395,7 @@ describe("iam isolation: TenantDataRole's trust policy (AssumeRole and TagSessio
 })
 
 describe('app isolation: each function role may do exactly what its route needs', () => {
-  for (const { role, route, actions, describeTable } of FUNCTIONS) {
+  for (const { role, route, actions } of FUNCTIONS) {
     describe(`${role} (${route})`, () => {
       const fn = (action, { resource = TABLE_ARN, context = {}, ignored = [] } = {}) => ({
         principal: functionSession(role),
@@ -432,8 +432,7 @@ describe('app isolation: each function role may do exactly what its route needs'
         await assertDenied(fn('dynamodb:Query', { resource: INDEX_ARN, context: leadingKeys('userA') }))
       })
 
-      test(`DescribeTable on the table ${describeTable ? 'allowed' : 'denied'}`, () =>
-        (describeTable ? assertAllowed : assertDenied)(fn('dynamodb:DescribeTable')))
+      test('DescribeTable on the table allowed (the cold-start call)', () => assertAllowed(fn('dynamodb:DescribeTable')))
       for (const action of TABLE_MANAGEMENT.filter((a) => a !== 'dynamodb:DescribeTable')) {
         test(`${action} denied`, () => assertDenied(fn(action)))
       }

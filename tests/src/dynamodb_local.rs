@@ -6,6 +6,7 @@
 //! test` runs it); nothing is ever skipped. A small shell guard stops the process when the test
 //! binary exits, however it exits, so a shared instance never outlives the tests.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -19,8 +20,9 @@ use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    LocalSecondaryIndex, Projection, ProjectionType, PutRequest, ScalarAttributeType,
+    TimeToLiveSpecification, WriteRequest,
 };
 use serde_norway::Value;
 use taskgate::aws::sdk_config_loader;
@@ -325,6 +327,35 @@ pub async fn store_at(endpoint: &str, table: &str) -> DynamoDbStore {
     DynamoDbStore::from_loader(loader, table)
         .await
         .expect("store configuration")
+}
+
+/// Writes `items` into `table` with BatchWriteItem, 25 a call, until nothing is left
+/// unprocessed (for tables filled faster than through the store).
+pub async fn batch_put(client: &Client, table: &str, items: &[HashMap<String, AttributeValue>]) {
+    for chunk in items.chunks(25) {
+        let mut requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+                    .expect("PutRequest");
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        while !requests.is_empty() {
+            let written = client
+                .batch_write_item()
+                .request_items(table, requests)
+                .send()
+                .await
+                .expect("BatchWriteItem");
+            requests = written
+                .unprocessed_items
+                .and_then(|mut left| left.remove(table))
+                .unwrap_or_default();
+        }
+    }
 }
 
 /// The `AWS::DynamoDB::Table` that `template.yaml` declares, as far as DynamoDB Local needs it.

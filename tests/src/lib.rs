@@ -3,7 +3,9 @@
 
 pub mod aws_front_door;
 pub mod dynamodb_local;
+pub mod iam_stand_ins;
 pub mod jwks_server;
+pub mod log_capture;
 pub mod moto;
 
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! hands it the runtime's payload, and comes out as API Gateway's simple response; the test
 //! checks the verdict, the context, and the reason the log gives. Then: a token of every
 //! algorithm, revocation (in memory and on DynamoDB Local, within the same bound as the routes),
-//! keys and revocation states that cannot be had (refused, logged at error), events it cannot
+//! the first answer on the DynamoDB connection its cold start opened, keys and revocation states that cannot be had (refused, logged at error), events it cannot
 //! read, and logs that never hold a token.
 
 #[allow(dead_code)]
@@ -11,19 +11,20 @@
 mod keys;
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_http::http::Method;
 use serde_json::{Value, json};
 use taskgate::auth::Authenticator;
 use taskgate::authorizer::Authorizer;
-use taskgate::config::{AuthConfig, DEFAULT_MAX_TOKEN_LIFETIME, KeySource};
+use taskgate::config::{AuthConfig, Config, DEFAULT_MAX_TOKEN_LIFETIME, KeySource};
 use taskgate::revocation::{MemoryRevocations, RevocationStore};
 use taskgate::tasks::memory::MemoryStore;
-use taskgate_tests::dynamodb_local::{self, DynamoDbLocal, store_at};
+use taskgate_tests::aws_front_door::AwsFrontDoor;
+use taskgate_tests::dynamodb_local::{self, DynamoDbLocal, REGION, store_at, test_credentials};
 use taskgate_tests::jwks_server::JwksServer;
+use taskgate_tests::log_capture::LogCapture;
 use taskgate_tests::{
     ISSUER, OTHER_USER, TOKEN_PLACEHOLDER, USER, claims_for, hs256_token, now, repo_path,
     spawn_app_with,
@@ -140,21 +141,6 @@ fn fixture(name: &str, token: &str) -> String {
     fixture_text(name).replace(TOKEN_PLACEHOLDER, token)
 }
 
-/// A log sink shared with the subscriber.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// What the authorizer answered (as API Gateway reads it) and logged (JSON events, TRACE).
 struct Answered {
     answer: Value,
@@ -194,18 +180,12 @@ impl Answered {
 
 /// Sends `event` (JSON text) to the authorizer as its function does, capturing its logs.
 async fn answer(authorizer: &Authorizer, event: &str) -> Answered {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
+    let (capture, subscriber) = LogCapture::json_trace();
     let answer = authorizer
         .answer(event, None)
         .with_subscriber(subscriber)
         .await;
-    let text = String::from_utf8(capture.0.lock().unwrap().clone()).expect("UTF-8 logs");
+    let text = capture.text();
     let logs = text
         .lines()
         .map(|line| serde_json::from_str(line).expect("one JSON event per line"))
@@ -421,6 +401,84 @@ async fn on_dynamodb_local_the_authorizer_reads_the_revocation_item() {
         answered.authorized(),
         "a token issued after: {}",
         answered.text
+    );
+}
+
+/// `Authorizer::from_config` (what the function runs) with `TASKS_TABLE` set, from the standard
+/// environment only: before init ends it has opened the DynamoDB connections (two
+/// `DescribeTable`s, as a route's cold start does), and its first answer reads the revocation
+/// state on one of them rather than paying for a connection of its own. Environment variables
+/// are process-wide, so this test runs itself again in a child process with them set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorizer_answers_its_first_request_on_a_connection_opened_at_init() {
+    const CHILD: &str = "TASKGATE_AUTHORIZER_FROM_ENV_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let capture = LogCapture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .finish();
+        let config = Config::from_env().expect("config");
+        let authorizer = Authorizer::from_config(&config)
+            .with_subscriber(subscriber)
+            .await
+            .expect("authorizer");
+        let init = capture.text();
+        assert!(init.contains("DynamoDB connections primed"), "{init}");
+        let answered = answer(
+            &authorizer,
+            &fixture("valid", &local_token(&claims_for(USER))),
+        )
+        .await;
+        assert!(answered.authorized(), "{}", answered.text);
+        return;
+    }
+    let local = dynamodb_local::shared();
+    let table = local.new_table().await;
+    let proxy = AwsFrontDoor::start(local.endpoint(), None).await;
+    let credentials = test_credentials();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "--exact",
+            "the_authorizer_answers_its_first_request_on_a_connection_opened_at_init",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .env("TASKS_TABLE", &table)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &proxy.endpoint)
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
+        .env(
+            "AUTH_HS256_SECRET",
+            std::str::from_utf8(LOCAL_SECRET).unwrap(),
+        )
+        .env("AUTH_ISSUER", ISSUER)
+        .env("AUTH_AUDIENCE", ISSUER);
+    // The front door runs on this process's runtime while the child runs.
+    let output = tokio::task::block_in_place(|| child.output()).expect("run the child test");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let calls = proxy.calls();
+    let mut actions: Vec<&str> = calls.iter().map(|call| call.action.as_str()).collect();
+    actions.sort_unstable();
+    assert_eq!(actions, ["DescribeTable", "DescribeTable", "GetItem"]);
+    let opened_at_init: BTreeSet<_> = proxy
+        .calls_of("DescribeTable")
+        .iter()
+        .map(|call| call.peer)
+        .collect();
+    let read = &proxy.calls_of("GetItem")[0];
+    assert!(
+        opened_at_init.contains(&read.peer),
+        "the revocation read on {} opened its own connection, not one of {opened_at_init:?}",
+        read.peer
     );
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnConsumedCapacity, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::RequestExt;
@@ -20,8 +20,10 @@ use taskgate::tasks::dynamodb::{DynamoDbStore, PRIME_TIMEOUT};
 use taskgate::tasks::{TaskId, TaskStore};
 use taskgate_tests::aws_front_door::AwsFrontDoor;
 use taskgate_tests::dynamodb_local::{
-    self, DynamoDbLocal, REGION, scratch_dir, store_at, table_definition, test_credentials,
+    self, DynamoDbLocal, REGION, batch_put, scratch_dir, store_at, table_definition,
+    test_credentials,
 };
+use taskgate_tests::log_capture::LogCapture;
 use taskgate_tests::{OTHER_USER, TestApp, USER, hs256_config, spawn_app_with, token_for};
 use tracing::instrument::WithSubscriber;
 
@@ -356,21 +358,6 @@ async fn an_outage_is_503_and_the_api_serves_again_when_dynamodb_is_back() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// A log sink for one future's events.
-#[derive(Clone, Default)]
-struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cold_start_opens_the_connection_and_never_waits_long() {
     // An endpoint that accepts connections and never answers.
@@ -389,7 +376,7 @@ async fn cold_start_opens_the_connection_and_never_waits_long() {
 
     // The cold-start call gives up at PRIME_TIMEOUT, before the SDK's own (longer) attempt
     // timeout would: the log says it was our bound that ended it, not the SDK's.
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     let writer = capture.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::WARN)
@@ -404,7 +391,7 @@ async fn cold_start_opens_the_connection_and_never_waits_long() {
         .await
         .unwrap();
     store.primed().await;
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("priming the DynamoDB connections timed out"),
         "{logs}"
@@ -527,31 +514,7 @@ async fn seed(local: &DynamoDbLocal, table: &str, pending: usize, completed: usi
             item
         })
         .collect();
-    let client = local.client().await;
-    for batch in items.chunks(25) {
-        let mut unprocessed: Vec<WriteRequest> = batch
-            .iter()
-            .map(|item| {
-                let put = PutRequest::builder()
-                    .set_item(Some(item.clone()))
-                    .build()
-                    .unwrap();
-                WriteRequest::builder().put_request(put).build()
-            })
-            .collect();
-        while !unprocessed.is_empty() {
-            let output = client
-                .batch_write_item()
-                .request_items(table, unprocessed)
-                .send()
-                .await
-                .unwrap();
-            unprocessed = output
-                .unprocessed_items
-                .and_then(|mut left| left.remove(table))
-                .unwrap_or_default();
-        }
-    }
+    batch_put(&local.client().await, table, &items).await;
 }
 
 /// Read units of the Queries the proxy answered since it was last cleared.

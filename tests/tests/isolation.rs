@@ -11,14 +11,14 @@ use serde_json::json;
 use taskgate::App;
 use taskgate::app::{AUTHORIZER_ITEM_ACCESS, item_access_of};
 use taskgate::authorizer::Authorizer;
-use taskgate::aws::{load, sdk_config_loader};
 use taskgate::http::routes::ROUTES;
 use taskgate::metrics::Metrics;
 use taskgate::tasks::dynamodb::{
     DynamoDbStore, MAX_CONCURRENT_ASSUME_ROLE, TenantClients, USER_TAG, session_policy,
 };
 use taskgate_tests::aws_front_door::{AwsFrontDoor, Refusal};
-use taskgate_tests::dynamodb_local::{self, REGION, test_credentials};
+use taskgate_tests::dynamodb_local::test_credentials;
+use taskgate_tests::iam_stand_ins::IamStandIns;
 use taskgate_tests::moto::Moto;
 use taskgate_tests::{
     OTHER_USER, TOKEN_PLACEHOLDER, TestApp, USER, hs256_config, repo_path, token_for,
@@ -34,18 +34,12 @@ struct Isolated {
 }
 
 async fn isolated_app() -> Isolated {
-    let moto = Moto::start();
-    let local = dynamodb_local::shared();
-    let table = local.new_table().await;
-    let aws = AwsFrontDoor::start(local.endpoint(), Some(moto.endpoint())).await;
-    let config = load(
-        sdk_config_loader()
-            .endpoint_url(&aws.endpoint)
-            .region(aws_config::Region::new(REGION))
-            .credentials_provider(test_credentials()),
-    )
-    .await
-    .expect("SDK settings");
+    let IamStandIns {
+        moto,
+        table,
+        aws,
+        config,
+    } = IamStandIns::start().await;
     // Primed before any test counts calls, as init does for provisioned concurrency.
     let store = DynamoDbStore::connect(&config, &table);
     store.primed().await;
@@ -450,27 +444,25 @@ async fn a_user_id_iam_cannot_carry_is_refused_before_any_call() {
     );
 }
 
-/// The Lambda authorizer in `iam` isolation, built as `Authorizer::from_config` builds it: it
-/// reads the caller's revocation state only with that user's tenant session, whose session
-/// policy allows the attribute-restricted `GetItem` and nothing else, and makes no other
-/// DynamoDB call (its role may not even `DescribeTable`).
+/// The Lambda authorizer in `iam` isolation, built as `Authorizer::from_config` builds it: its
+/// cold start primes the connections with its own role's `DescribeTable`s, as a route's does;
+/// then it reads the caller's revocation state only with that user's tenant session, whose
+/// session policy allows the attribute-restricted `GetItem` and nothing else, and makes no other
+/// DynamoDB call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_authorizer_reads_the_revocation_state_only_with_the_users_tenant_session() {
-    let moto = Moto::start();
-    let local = dynamodb_local::shared();
-    let table = local.new_table().await;
-    let aws = AwsFrontDoor::start(local.endpoint(), Some(moto.endpoint())).await;
-    let config = load(
-        sdk_config_loader()
-            .endpoint_url(&aws.endpoint)
-            .region(aws_config::Region::new(REGION))
-            .credentials_provider(test_credentials()),
-    )
-    .await
-    .expect("SDK settings");
-    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&config), &table).isolated(
-        TenantClients::new(&config, TENANT_ROLE, AUTHORIZER_ITEM_ACCESS),
-    );
+    let IamStandIns {
+        moto: _moto,
+        table,
+        aws,
+        config,
+    } = IamStandIns::start().await;
+    let store = DynamoDbStore::connect(&config, &table).isolated(TenantClients::new(
+        &config,
+        TENANT_ROLE,
+        AUTHORIZER_ITEM_ACCESS,
+    ));
+    store.primed().await;
     let authenticator = taskgate::auth::Authenticator::new(&hs256_config())
         .await
         .expect("auth");
@@ -499,15 +491,20 @@ async fn the_authorizer_reads_the_revocation_state_only_with_the_users_tenant_se
         .filter(|call| call.service == "dynamodb")
         .collect();
     let actions: Vec<&str> = dynamodb.iter().map(|call| call.action.as_str()).collect();
-    assert_eq!(actions, ["GetItem"], "the revocation state, nothing else");
-    let base_key = test_credentials().access_key_id().to_string();
-    assert_ne!(
-        dynamodb[0].access_key, base_key,
-        "not the function's own role"
+    assert_eq!(
+        actions,
+        ["DescribeTable", "DescribeTable", "GetItem"],
+        "the cold-start calls, then the revocation state, nothing else"
     );
+    let base_key = test_credentials().access_key_id().to_string();
+    let [primed @ .., read] = dynamodb.as_slice() else {
+        unreachable!("three calls");
+    };
+    assert!(primed.iter().all(|call| call.access_key == base_key));
+    assert_ne!(read.access_key, base_key, "not the function's own role");
     assert!(
-        dynamodb[0].body.contains("#revocation") && dynamodb[0].body.contains("not_before"),
+        read.body.contains("#revocation") && read.body.contains("not_before"),
         "{}",
-        dynamodb[0].body
+        read.body
     );
 }

@@ -6,11 +6,10 @@
 mod catalogue;
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use lambda_http::http::Method;
 use serde_json::{Value, json};
+use taskgate_tests::log_capture::LogCapture;
 use taskgate_tests::{SECRET, USER, claims_for, hs256_token, now, spawn_app, token_for};
 
 /// Every reason code `AuthError::reason` can return.
@@ -35,30 +34,9 @@ const REASONS: [&str; 18] = [
     "revoked",
 ];
 
-/// A log sink shared with the subscriber.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Runs every catalogue item on this thread with a JSON subscriber at TRACE; returns the logs.
 fn logs_of_the_catalogue() -> String {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
+    let (capture, subscriber) = LogCapture::json_trace();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -85,8 +63,7 @@ fn logs_of_the_catalogue() -> String {
             catalogue::item_18_revocation().await;
         });
     });
-    let bytes = capture.0.lock().unwrap().clone();
-    String::from_utf8(bytes).expect("UTF-8 logs")
+    capture.text()
 }
 
 #[test]
@@ -186,7 +163,7 @@ fn the_catalogue_logs_each_auth_outcome_and_never_a_token_signature_or_secret() 
 
 /// Runs `work` on this thread under `subscriber`; returns what it wrote.
 fn capture_logs<F: Future<Output = ()>>(json: bool, work: F) -> String {
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     let writer = capture.clone();
     let builder = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
@@ -201,8 +178,7 @@ fn capture_logs<F: Future<Output = ()>>(json: bool, work: F) -> String {
         .build()
         .unwrap();
     tracing::subscriber::with_default(subscriber, || runtime.block_on(work));
-    let bytes = capture.0.lock().unwrap().clone();
-    String::from_utf8(bytes).expect("UTF-8 logs")
+    capture.text()
 }
 
 #[test]

@@ -19,7 +19,6 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use taskgate::auth::Authenticator;
 use taskgate::authorizer::Authorizer;
-use taskgate::aws::{load, sdk_config_loader};
 use taskgate::config::{AuthConfig, KeySource, RefreshPolicy};
 use taskgate::http::routes::ROUTES;
 use taskgate::metrics::{Metric, Metrics};
@@ -28,7 +27,8 @@ use taskgate::tasks::dynamodb::{DynamoDbStore, TenantClients};
 use taskgate::tasks::memory::MemoryStore;
 use taskgate::{App, Route, handlers, lambda};
 use taskgate_tests::aws_front_door::{AwsFrontDoor, Refusal};
-use taskgate_tests::dynamodb_local::{self, REGION, store_at, test_credentials};
+use taskgate_tests::dynamodb_local::{self, store_at};
+use taskgate_tests::iam_stand_ins::IamStandIns;
 use taskgate_tests::jwks_server::JwksServer;
 use taskgate_tests::moto::Moto;
 use taskgate_tests::{
@@ -332,25 +332,14 @@ async fn dynamodb_throttles_and_the_sdks_retries_are_counted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_users_first_request_on_an_instance_counts_one_assume_role() {
-    let moto = Moto::start();
-    let local = dynamodb_local::shared();
-    let table = local.new_table().await;
-    let aws = AwsFrontDoor::start(local.endpoint(), Some(moto.endpoint())).await;
-    let config = load(
-        sdk_config_loader()
-            .endpoint_url(&aws.endpoint)
-            .region(aws_config::Region::new(REGION))
-            .credentials_provider(test_credentials()),
-    )
-    .await
-    .unwrap();
-    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&config), &table).isolated(
-        TenantClients::new(
-            &config,
+    let stand_ins = IamStandIns::start().await;
+    let config = &stand_ins.config;
+    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(config), &stand_ins.table)
+        .isolated(TenantClients::new(
+            config,
             "arn:aws:iam::123456789012:role/taskgate-tenant-data",
             taskgate::app::item_access(Route::ListTasks),
-        ),
-    );
+        ));
     let app = App::new(
         Authenticator::new(&hs256_config()).await.unwrap(),
         Arc::new(store),

@@ -214,11 +214,48 @@ fn expected(access: &ItemAccess) -> (BTreeSet<String>, Option<serde_json::Value>
     (set(access.actions), access.condition())
 }
 
-/// Each function role: `DescribeTable` (its cold-start call) on the table; its route's item
-/// access (the same list the store's session policy uses: its own actions, and the
-/// attribute-restricted access to the revocation item) only in `app` isolation; in `iam`
-/// isolation only the policy that assumes the tenant role; and the secret's policy in HS256 mode.
-/// No other managed policy, no SAM policy template (e.g. DynamoDBCrudPolicy).
+/// A Rust function's role (a route's or the authorizer's): `DescribeTable` (its cold-start call)
+/// on the table in both isolation modes; `needed` (the same list its session policy uses) only
+/// in `app` isolation; in `iam` isolation only the policy that assumes the tenant role; and the
+/// secret's policy in HS256 mode. No other managed policy, no SAM policy template (e.g.
+/// DynamoDBCrudPolicy).
+fn assert_table_access_only(id: &str, function: &Value, needed: &[ItemAccess]) {
+    let policies = function["Properties"]["Policies"].as_sequence().unwrap();
+    let [inline, assume, secret] = policies.as_slice() else {
+        panic!("{id}: three policies: {policies:?}");
+    };
+    assert!(is_secret_policy(secret), "{id}");
+    assert!(
+        is_conditional_policy(assume, "IamIsolation", "AssumeTenantRolePolicy"),
+        "{id}"
+    );
+    assert_eq!(inline.as_mapping().unwrap().len(), 1, "{id}: {inline:?}");
+    let [describe, app_only @ ..] = inline["Statement"].as_sequence().unwrap().as_slice() else {
+        panic!("{id}: statements");
+    };
+    assert_eq!(
+        (set(&["dynamodb:DescribeTable"]), None),
+        table_access(id, describe)
+    );
+    let granted: Vec<_> = app_only
+        .iter()
+        .map(|statement| {
+            let (tag, choice) = tagged(statement).expect("!If");
+            assert_eq!(tag, "!If");
+            assert_eq!(choice[0], "IamIsolation");
+            assert!(
+                is_tagged(&choice[1], "!Ref", "AWS::NoValue"),
+                "{id}: no item access in iam"
+            );
+            table_access(id, &choice[2])
+        })
+        .collect();
+    let needed: Vec<_> = needed.iter().map(expected).collect();
+    assert_eq!(granted, needed, "{id}");
+}
+
+/// Each route's role: its route's item access (its own actions, and the attribute-restricted
+/// access to the revocation item), as [`assert_table_access_only`] checks it.
 #[test]
 fn each_function_may_call_only_what_its_route_needs_on_the_table_only() {
     let template = template();
@@ -228,76 +265,22 @@ fn each_function_may_call_only_what_its_route_needs_on_the_table_only() {
             .iter()
             .find(|(_, f)| binary(f) == route.function_name())
             .unwrap_or_else(|| panic!("no function for {route:?}"));
-        let policies = function["Properties"]["Policies"].as_sequence().unwrap();
-        let [inline, assume, secret] = policies.as_slice() else {
-            panic!("{id}: three policies: {policies:?}");
-        };
-        assert!(is_secret_policy(secret), "{id}");
-        assert!(
-            is_conditional_policy(assume, "IamIsolation", "AssumeTenantRolePolicy"),
-            "{id}"
-        );
-        assert_eq!(inline.as_mapping().unwrap().len(), 1, "{id}: {inline:?}");
-        let [describe, app_only @ ..] = inline["Statement"].as_sequence().unwrap().as_slice()
-        else {
-            panic!("{id}: statements");
-        };
-        assert_eq!(
-            (set(&["dynamodb:DescribeTable"]), None),
-            table_access(id, describe)
-        );
-        let granted: Vec<_> = app_only
-            .iter()
-            .map(|statement| {
-                let (tag, choice) = tagged(statement).expect("!If");
-                assert_eq!(tag, "!If");
-                assert_eq!(choice[0], "IamIsolation");
-                assert!(
-                    is_tagged(&choice[1], "!Ref", "AWS::NoValue"),
-                    "{id}: no item access in iam"
-                );
-                table_access(id, &choice[2])
-            })
-            .collect();
-        let needed: Vec<_> = item_access(route).iter().map(expected).collect();
-        assert_eq!(granted, needed, "{id}");
+        assert_table_access_only(id, function, item_access(route));
     }
 }
 
-/// The authorizer's role: in `app` isolation the attribute-restricted read of the revocation
-/// item and nothing else of the table (not even `DescribeTable`); in `iam` isolation only the
-/// policy that assumes the tenant role; and the secret's policy in HS256 mode. The Python route
-/// behind it has no policy at all: no table, no secret, no tenant role.
+/// The authorizer's role, like a route's: `DescribeTable` (its cold-start call, which reveals
+/// the table's metadata, never an item) and, in `app` isolation only, the attribute-restricted
+/// read of the revocation item and nothing else of the table; in `iam` isolation the policy
+/// that assumes the tenant role; and the secret's policy in HS256 mode. The Python route behind
+/// it has no policy at all: no table, no secret, no tenant role.
 #[test]
 fn the_authorizer_may_only_read_the_revocation_state_and_whoami_nothing() {
     let template = template();
     let resources = &template["Resources"];
     let authorizer = &resources[AUTHORIZER];
     assert_eq!(binary(authorizer), "authorizer");
-    let policies = authorizer["Properties"]["Policies"].as_sequence().unwrap();
-    let [inline, assume, secret] = policies.as_slice() else {
-        panic!("three policies: {policies:?}");
-    };
-    assert!(is_secret_policy(secret));
-    assert!(is_conditional_policy(
-        assume,
-        "IamIsolation",
-        "AssumeTenantRolePolicy"
-    ));
-    // The whole inline policy only in app isolation: in iam it would have no statement.
-    let (tag, choice) = tagged(inline).expect("!If");
-    assert_eq!(
-        (tag.as_str(), &choice[0]),
-        ("!If", &Value::from("IamIsolation"))
-    );
-    assert!(is_tagged(&choice[1], "!Ref", "AWS::NoValue"));
-    let statements = choice[2]["Statement"].as_sequence().unwrap();
-    let granted: Vec<_> = statements
-        .iter()
-        .map(|statement| table_access(AUTHORIZER, statement))
-        .collect();
-    let needed: Vec<_> = AUTHORIZER_ITEM_ACCESS.iter().map(expected).collect();
-    assert_eq!(granted, needed);
+    assert_table_access_only(AUTHORIZER, authorizer, AUTHORIZER_ITEM_ACCESS);
 
     let whoami = &resources[WHOAMI];
     assert!(

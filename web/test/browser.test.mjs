@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { SHOTS, cspViolations, launch, requireChromium } from "./chromium.mjs";
-import { Visitor, requireTools, startStack, waitUntil } from "./helpers.mjs";
+import { describe, it } from "node:test";
+import { SHOTS, browserAndStackForSuite, cspCheckedPage, cspViolations, requireChromium } from "./chromium.mjs";
+import { Visitor, requireTools, waitUntil } from "./helpers.mjs";
 
 const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
 /** A little more than the time a deleted task can be brought back (components/useUndoableDelete.ts). */
@@ -34,17 +34,10 @@ async function hostileSite(target) {
 
 for (const mode of ["jwks", "hs256"]) {
   describe(`in the browser (${mode})`, () => {
-    let stack, browser;
-    after(async () => {
-      await browser?.close();
-      await stack?.stop();
-    });
-    before(async () => {
-      browser = await launch();
-      stack = await startStack({ mode });
-    });
+    const running = browserAndStackForSuite({ mode });
 
     it("sign up, manage tasks, reload, conflicts in words, no JWT in the page, CSRF refused, sign out, a second user sees nothing", async () => {
+      const { browser, stack } = running;
       const second = new Visitor(stack.baseURL);
       await second.signUp("Grace");
 
@@ -185,29 +178,9 @@ for (const mode of ["jwks", "hs256"]) {
 }
 
 describe("in the browser: what a person sees", () => {
-  let stack, browser;
-  after(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
-  before(async () => {
-    browser = await launch();
-    stack = await startStack({ apiEnv: { TASK_QUOTA: "3" } });
-  });
-  const url = (path) => `${stack.baseURL}${path}`;
-
-  /** A page in a fresh context; at the end, the test fails if the page met a Content-Security-Policy violation. */
-  async function newPage(t, viewport = { width: 1100, height: 760 }) {
-    const context = await browser.newContext({ viewport });
-    const violations = cspViolations(context);
-    t.after(async () => {
-      await context.close();
-      assert.deepEqual(violations, [], "everything works under the Content-Security-Policy");
-    });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    return page;
-  }
+  const running = browserAndStackForSuite({ apiEnv: { TASK_QUOTA: "3" } });
+  const url = (path) => `${running.stack.baseURL}${path}`;
+  const newPage = (t, viewport) => cspCheckedPage(t, running.browser, viewport);
 
   async function signUp(page, name, email = `${name.split(" ")[0].toLowerCase()}-${Date.now()}@example.com`) {
     await page.goto(url("/sign-up"));
@@ -227,7 +200,7 @@ describe("in the browser: what a person sees", () => {
 
   it("a page asked for by the other loopback name sends the browser to the app's own address, where sign-up works", async (t) => {
     const page = await newPage(t);
-    const other = stack.baseURL.replace("127.0.0.1", "localhost");
+    const other = running.stack.baseURL.replace("127.0.0.1", "localhost");
     await page.goto(`${other}/sign-up`);
     await page.waitForURL(url("/sign-up"));
     await page.getByLabel("Name").fill("Lin");
@@ -307,7 +280,7 @@ describe("in the browser: what a person sees", () => {
   });
 
   it("signing up with an email that has an account does not say so; a short password gets useful words", async (t) => {
-    const first = new Visitor(stack.baseURL);
+    const first = new Visitor(running.stack.baseURL);
     await first.signUp("Sam");
     const page = await newPage(t);
     await page.goto(url("/sign-up"));
@@ -340,7 +313,7 @@ describe("in the browser: what a person sees", () => {
   });
 
   it("a script injected into a page without the nonce is blocked, reported to the report endpoint, and the page still works", async (t) => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    const context = await running.browser.newContext({ viewport: { width: 1100, height: 760 } });
     t.after(() => context.close());
     const violations = cspViolations(context);
     const page = await context.newPage();
@@ -357,10 +330,10 @@ describe("in the browser: what a person sees", () => {
     assert.equal(await page.evaluate(() => window.injected), undefined, "the injected script did not run");
     assert.equal(violations.length, 1, violations.join("\n"));
     assert.match(violations[0], /inline script/);
-    await waitUntil("the violation to reach the report endpoint", () => /"event":"csp-violation"/.test(stack.web.output()), {
+    await waitUntil("the violation to reach the report endpoint", () => /"event":"csp-violation"/.test(running.stack.web.output()), {
       timeoutMs: 10_000,
     });
-    const logged = stack.web
+    const logged = running.stack.web
       .output()
       .split("\n")
       .filter((line) => line.includes('"event":"csp-violation"'))

@@ -4,9 +4,9 @@
 // recording proxy, which is where the tests take the tokens they replay (never from a page).
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { SHOTS, cspViolations, launch, requireChromium } from "./chromium.mjs";
-import { NATIVE_TOKENS, Visitor, api, kid, requireTools, startStack, waitUntil } from "./helpers.mjs";
+import { describe, it } from "node:test";
+import { SHOTS, browserAndStackForSuite, cspCheckedPage, requireChromium } from "./chromium.mjs";
+import { NATIVE_TOKENS, Visitor, api, kid, requireTools, waitUntil } from "./helpers.mjs";
 
 requireTools();
 requireChromium();
@@ -17,15 +17,8 @@ const REVOCATION_TTL_S = 1;
  * A browser of its own (cookies and all) signed in as `email` on the task page. At the end, the
  * test fails if it met a Content-Security-Policy violation.
  */
-async function signedInBrowser(t, browser, stack, email, viewport = { width: 1100, height: 760 }) {
-  const context = await browser.newContext({ viewport });
-  const violations = cspViolations(context);
-  t.after(async () => {
-    await context.close();
-    assert.deepEqual(violations, [], "everything works under the Content-Security-Policy");
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
+async function signedInBrowser(t, browser, stack, email, viewport) {
+  const page = await cspCheckedPage(t, browser, viewport);
   await page.goto(`${stack.baseURL}/sign-in`);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("correct horse battery");
@@ -38,17 +31,10 @@ async function signedInBrowser(t, browser, stack, email, viewport = { width: 110
 const tokensOf = (stack, user) => [...new Set(stack.apiCalls.filter((c) => c.path.startsWith(`/api/${user.id}/`)).map((c) => c.token))];
 
 describe("in the browser: sign out everywhere and the devices page", () => {
-  let stack, browser;
-  after(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
-  before(async () => {
-    browser = await launch();
-    stack = await startStack({ recordApiCalls: true, webEnv: NATIVE_TOKENS, apiEnv: { REVOCATION_TTL_S: String(REVOCATION_TTL_S) } });
-  });
+  const running = browserAndStackForSuite({ recordApiCalls: true, webEnv: NATIVE_TOKENS, apiEnv: { REVOCATION_TTL_S: String(REVOCATION_TTL_S) } });
 
   it("sign out everywhere in one browser: it shows sign-in with a message, the other goes to sign-in on its next action, earlier tokens are 401 at the API", async (t) => {
+    const { browser, stack } = running;
     const user = new Visitor(stack.baseURL);
     await user.signUp("Ada");
     const laptop = await signedInBrowser(t, browser, stack, user.email);
@@ -85,6 +71,7 @@ describe("in the browser: sign out everywhere and the devices page", () => {
   });
 
   it("the devices page lists both sessions, this one marked, and signs out the other, which then goes to sign-in on its next action", async (t) => {
+    const { browser, stack } = running;
     const user = new Visitor(stack.baseURL);
     await user.signUp("Grace");
     const laptop = await signedInBrowser(t, browser, stack, user.email);
@@ -132,19 +119,12 @@ describe("in the browser: sign out everywhere and the devices page", () => {
 });
 
 describe("in the browser: a key rotation inside the API's unknown-kid cooldown", () => {
-  let stack, browser;
-  after(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
-  before(async () => {
-    browser = await launch();
-    // Better Auth signs with a new key once its key is 8 s old; the API, having fetched the JWKS
-    // when it started, fetches it again for an unknown kid only 30 s after that.
-    stack = await startStack({ recordApiCalls: true, webEnv: { ...NATIVE_TOKENS, JWKS_ROTATION_INTERVAL_SECONDS: "8", JWKS_GRACE_PERIOD_SECONDS: "600" } });
-  });
+  // Better Auth signs with a new key once its key is 8 s old; the API, having fetched the JWKS
+  // when it started, fetches it again for an unknown kid only 30 s after that.
+  const running = browserAndStackForSuite({ recordApiCalls: true, webEnv: { ...NATIVE_TOKENS, JWKS_ROTATION_INTERVAL_SECONDS: "8", JWKS_GRACE_PERIOD_SECONDS: "600" } });
 
   it("a fresh token the API cannot verify yet: a plain error, still signed in, two API calls per action, then it works again", async (t) => {
+    const { browser, stack } = running;
     const user = new Visitor(stack.baseURL);
     await user.signUp("Rita");
     const oldToken = await user.token();
