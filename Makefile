@@ -56,7 +56,8 @@ bench-web: test-deps
 ## (bench/fastapi, awslambdaric + Mangum); medians of COLDSTART_RUNS (default 20). Two modes:
 ## deployed (the JWKS over HTTPS from a CA made at start, iam isolation on moto's STS, with the
 ## goals checked; the naive build also built with aws-lc's default settings, in its own target
-## folder) and inline (AUTH_JWKS, app isolation); COLDSTART_MODE picks one (docs/performance.md)
+## folder) and inline (AUTH_JWKS, app isolation); COLDSTART_MODE picks one, COLDSTART_RTT_MS adds
+## a round trip to each service of the deployed mode (docs/performance.md)
 .PHONY: coldstart
 coldstart: test-deps bench/fastapi/.venv/.requirements
 	cargo build --release -p list-tasks -p get-task -p create-task -p authorizer \

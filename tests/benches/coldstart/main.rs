@@ -14,6 +14,8 @@
 //!   the naive build doing the same work (`bench/naive`: JWKS fetch with the system's roots,
 //!   `AssumeRole`, the query) and the FastAPI recipe (`bench/fastapi`). The same run times an
 //!   `AssumeRole` and a DynamoDB `GetItem` from the harness, for the first answer's budget.
+//!   `COLDSTART_RTT_MS` (default 0) puts that round trip between the functions (and the
+//!   harness's own clients) and the three services, through proxies (`latency.rs`).
 //! - **inline**: `AUTH_JWKS` inline and `app` isolation, the set-up of the figures before issue
 //!   23 (list-tasks, get-task, create-task, the authorizer and the same baselines).
 //!
@@ -26,6 +28,7 @@ mod https_jwks;
 #[allow(dead_code)]
 #[path = "../../tests/catalogue/keys.rs"]
 mod keys;
+mod latency;
 mod runtime_api;
 
 use std::path::PathBuf;
@@ -57,7 +60,7 @@ const NAIVE: &str = "naive (list)";
 /// The same naive build with aws-lc's default settings, as a project of its own would get it
 /// (`make coldstart` builds it into [`NAIVE_DEFAULTS_DIR`]): its first TLS handshake seeds aws-lc
 /// with CPU Jitter entropy.
-const NAIVE_DEFAULTS: &str = "naive, aws-lc defaults";
+const NAIVE_DEFAULTS: &str = "naive (aws-lc defaults)";
 const NAIVE_DEFAULTS_DIR: &str = "target/naive-aws-lc-defaults/release";
 /// The pause before each start, for the previous one's work (DynamoDB Local's, moto's, the
 /// kernel's reclaiming its memory) to drain: the FastAPI start's runs on for tens of ms.
@@ -92,7 +95,13 @@ struct Start {
 /// What the deployed mode runs against, and the round trips the harness times there.
 struct Deployment {
     jwks: HttpsJwks,
-    moto: Moto,
+    /// STS, running as long as the deployment.
+    _moto: Moto,
+    /// The round trip the proxies add, and where the functions reach each service.
+    rtt: Duration,
+    dynamodb_endpoint: String,
+    sts_endpoint: String,
+    jwks_url: String,
     sts: aws_sdk_sts::Client,
     dynamodb: aws_sdk_dynamodb::Client,
     assume_role: Vec<Duration>,
@@ -137,16 +146,21 @@ fn main() {
         match mode {
             Mode::Inline => environment.push(("AUTH_JWKS", jwks.clone())),
             Mode::Deployed => {
-                let deployed = runtime.block_on(deploy(&local, jwks.clone()));
+                let deployed = runtime.block_on(deploy(&local, jwks.clone(), round_trip()));
+                environment.retain(|(name, _)| *name != "AWS_ENDPOINT_URL_DYNAMODB");
                 environment.extend([
-                    ("AUTH_JWKS_URL", deployed.jwks.url.clone()),
+                    (
+                        "AWS_ENDPOINT_URL_DYNAMODB",
+                        deployed.dynamodb_endpoint.clone(),
+                    ),
+                    ("AUTH_JWKS_URL", deployed.jwks_url.clone()),
                     (
                         "AUTH_JWKS_CA_BUNDLE",
                         deployed.jwks.ca_bundle.display().to_string(),
                     ),
                     ("DATA_ISOLATION", "iam".into()),
                     ("TENANT_ROLE_ARN", TENANT_ROLE.into()),
-                    ("AWS_ENDPOINT_URL_STS", deployed.moto.endpoint()),
+                    ("AWS_ENDPOINT_URL_STS", deployed.sts_endpoint.clone()),
                 ]);
                 deployment = Some(deployed);
             }
@@ -227,15 +241,64 @@ fn lambda_environment(local: &DynamoDbLocal, table: &str) -> Vec<(&'static str, 
     ]
 }
 
-/// moto for STS, the HTTPS JWKS server, and the harness's own clients, warmed up.
-async fn deploy(local: &DynamoDbLocal, jwks: String) -> Deployment {
+/// The round trip between the functions and their services: `COLDSTART_RTT_MS`, default 0.
+fn round_trip() -> Duration {
+    let ms: f64 = std::env::var("COLDSTART_RTT_MS")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse()
+                .expect("COLDSTART_RTT_MS is a number of milliseconds")
+        })
+        .unwrap_or(0.0);
+    Duration::from_secs_f64(ms / 1000.0)
+}
+
+/// `http://127.0.0.1:PORT` (or `https://localhost:PORT/…`) reached through a proxy adding `rtt`,
+/// or as it is without one.
+async fn through_latency(url: &str, rtt: Duration) -> String {
+    if rtt.is_zero() {
+        return url.to_string();
+    }
+    let (scheme, rest) = url.split_once("://").expect("an absolute URL");
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let (host, port) = authority.rsplit_once(':').expect("a port");
+    let proxied = latency::proxy(format!("127.0.0.1:{port}"), rtt).await;
+    let path = if path.is_empty() {
+        String::new()
+    } else {
+        format!("/{path}")
+    };
+    format!("{scheme}://{host}:{proxied}{path}")
+}
+
+/// moto for STS, the HTTPS JWKS server, and the harness's own clients (through the same
+/// latency as the functions), warmed up.
+async fn deploy(local: &DynamoDbLocal, jwks: String, rtt: Duration) -> Deployment {
     let moto = Moto::start();
     let jwks = HttpsJwks::start(jwks, &scratch_dir("coldstart")).await;
+    let dynamodb_endpoint = through_latency(&local.endpoint(), rtt).await;
+    let sts_endpoint = through_latency(&moto.endpoint(), rtt).await;
+    let jwks_url = through_latency(&jwks.url, rtt).await;
+    let sts = aws_sdk_sts::config::Builder::from(&moto.sdk_config().await)
+        .endpoint_url(&sts_endpoint)
+        .build();
+    let dynamodb = local
+        .client()
+        .await
+        .config()
+        .to_builder()
+        .endpoint_url(&dynamodb_endpoint)
+        .build();
     let mut deployment = Deployment {
-        sts: aws_sdk_sts::Client::new(&moto.sdk_config().await),
-        dynamodb: local.client().await,
+        sts: aws_sdk_sts::Client::from_conf(sts),
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
         jwks,
-        moto,
+        _moto: moto,
+        rtt,
+        dynamodb_endpoint,
+        sts_endpoint,
+        jwks_url,
         assume_role: Vec::new(),
         get_item: Vec::new(),
     };
@@ -517,7 +580,8 @@ fn report_deployed(results: &[(&str, Vec<Start>)], deployed: &Deployment, runs: 
     let assume_role = median(deployed.assume_role.clone());
     let get_item = median(deployed.get_item.clone());
     println!(
-        "\nDeployed mode (JWKS over HTTPS, iam isolation on moto's STS): medians of {runs} cold starts.\n"
+        "\nDeployed mode (JWKS over HTTPS, iam isolation on moto's STS, {:.1} ms round trip to each): medians of {runs} cold starts.\n",
+        ms(deployed.rtt)
     );
     println!(
         "| target | init | first answer | warm answer | init + first | (init + first) / naive | CPU | peak RSS |"
