@@ -26,6 +26,8 @@ function fits(task: Task, filter: Filter): boolean {
 /**
  * The signed-in user's tasks: filter, create, edit, toggle, delete (with undo), load more.
  * `initial` is null when the first page could not be loaded, and `initialError` then says why.
+ * A filter takes effect once its first page has arrived: a page that could not be loaded leaves
+ * the list and its filter as they were, and an empty list is called empty only when the API said so.
  */
 export function TaskBoard({
   user,
@@ -41,13 +43,17 @@ export function TaskBoard({
   const [filter, setFilter] = useState<Filter>("all");
   const [error, setError] = useState<string | null>(initialError);
   const [loading, setLoading] = useState(false);
+  /** Whether `items` came from the API for `filter` (false while the first page is missing). */
+  const [listed, setListed] = useState(initial !== null);
 
   async function load(next: Filter, after: string | null = null) {
     setLoading(true);
     try {
       const page = await tasks.list(next, after);
+      setFilter(next);
       setItems((current) => (after ? [...current, ...page.items] : page.items));
       setCursor(page.next_cursor);
+      setListed(true);
       setError(null);
     } catch (e) {
       setError(message(e));
@@ -108,10 +114,7 @@ export function TaskBoard({
                 type="button"
                 className="chip"
                 aria-pressed={filter === f.value}
-                onClick={() => {
-                  setFilter(f.value);
-                  void load(f.value);
-                }}
+                onClick={() => void load(f.value)}
               >
                 {f.label}
               </button>
@@ -127,7 +130,7 @@ export function TaskBoard({
           </p>
         )}
         {shown.length === 0 && !loading ? (
-          <p className="empty">{filter === "all" ? "No tasks yet. Add your first one above." : "Nothing here."}</p>
+          listed && <p className="empty">{filter === "all" ? "No tasks yet. Add your first one above." : "Nothing here."}</p>
         ) : (
           <ul className="tasks" aria-busy={loading}>
             {shown.map((task) => (

@@ -142,6 +142,8 @@ describe("in the browser: a key rotation inside the API's unknown-kid cooldown",
     const from = stack.apiCalls.length;
     await page.getByRole("button", { name: "Done" }).click();
     await page.getByRole("alert").filter({ hasText: "not accepting this app's sign-in just now" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "All" }).getAttribute("aria-pressed"), "true", "the filter stays as it was");
+    assert.equal(await page.getByText("Nothing here.").count(), 0, "the Done list, which could not be loaded, is not called empty");
     const calls = stack.apiCalls.slice(from);
     assert.deepEqual(calls.map((c) => c.status), [401, 401], "one retry, then a plain answer");
     assert.equal(kid(calls[0].token), kid(oldToken));
