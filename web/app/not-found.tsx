@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { AuthCard } from "@/components/AuthCard";
 
 export const metadata: Metadata = { title: "Not found" };
 
@@ -9,16 +10,10 @@ export const metadata: Metadata = { title: "Not found" };
  */
 export default function NotFound() {
   return (
-    <main id="main" className="auth">
-      <div className="card">
-        <p className="brand" aria-hidden="true">
-          <span className="logo">✓</span> taskgate
-        </p>
-        <h1>There is no such page</h1>
-        <p className="switch">
-          <Link href="/tasks">Go to your tasks</Link>
-        </p>
-      </div>
-    </main>
+    <AuthCard title="There is no such page">
+      <p className="switch">
+        <Link href="/tasks">Go to your tasks</Link>
+      </p>
+    </AuthCard>
   );
 }

@@ -2,6 +2,7 @@
 
 import Link from "next/link";
 import { useState, type FormEvent } from "react";
+import { AuthCard } from "./AuthCard";
 
 type Mode = "sign-in" | "sign-up";
 
@@ -70,52 +71,46 @@ export function AuthForm({ mode, notice }: { mode: Mode; notice?: string }) {
   }
 
   return (
-    <main id="main" className="auth">
-      <div className="card">
-        <p className="brand" aria-hidden="true">
-          <span className="logo">✓</span> taskgate
+    <AuthCard title={copy.title}>
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
         </p>
-        <h1>{copy.title}</h1>
-        {notice && (
-          <p className="notice" role="status">
-            {notice}
+      )}
+      <form onSubmit={onSubmit} aria-describedby={error ? "auth-error" : undefined}>
+        {mode === "sign-up" && (
+          <label>
+            Name
+            <input name="name" type="text" autoComplete="name" required maxLength={100} />
+          </label>
+        )}
+        <label>
+          Email
+          <input name="email" type="email" autoComplete="email" required />
+        </label>
+        <label>
+          Password
+          <input
+            name="password"
+            type="password"
+            autoComplete={mode === "sign-up" ? "new-password" : "current-password"}
+            required
+            minLength={8}
+          />
+          {mode === "sign-up" && <span className="hint">At least 8 characters.</span>}
+        </label>
+        {error && (
+          <p id="auth-error" className="error" role="alert">
+            {error}
           </p>
         )}
-        <form onSubmit={onSubmit} aria-describedby={error ? "auth-error" : undefined}>
-          {mode === "sign-up" && (
-            <label>
-              Name
-              <input name="name" type="text" autoComplete="name" required maxLength={100} />
-            </label>
-          )}
-          <label>
-            Email
-            <input name="email" type="email" autoComplete="email" required />
-          </label>
-          <label>
-            Password
-            <input
-              name="password"
-              type="password"
-              autoComplete={mode === "sign-up" ? "new-password" : "current-password"}
-              required
-              minLength={8}
-            />
-            {mode === "sign-up" && <span className="hint">At least 8 characters.</span>}
-          </label>
-          {error && (
-            <p id="auth-error" className="error" role="alert">
-              {error}
-            </p>
-          )}
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? copy.busy : copy.submit}
-          </button>
-        </form>
-        <p className="switch">
-          <Link href={copy.other}>{copy.otherText}</Link>
-        </p>
-      </div>
-    </main>
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? copy.busy : copy.submit}
+        </button>
+      </form>
+      <p className="switch">
+        <Link href={copy.other}>{copy.otherText}</Link>
+      </p>
+    </AuthCard>
   );
 }
